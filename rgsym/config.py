@@ -1,0 +1,114 @@
+"""Run settings shared by every chapter: profiles, devices, seeds and choice checking.
+
+Every chapter starts with a papermill ``parameters`` cell (``profile``, ``device``, ``seed`` and
+its own knobs) followed by :func:`setup_chapter`, which validates all of them *before* any heavy
+work and resolves the device.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import numpy as np
+
+PROFILES = ("smoke", "paper")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def check_choice(kind: str, value: Any, choices: Iterable[Any]) -> Any:
+    """Return ``value`` if it is one of ``choices``, else raise a ``ValueError`` that lists them.
+
+    >>> check_choice("profile", "smoke", PROFILES)
+    'smoke'
+    """
+    choices = tuple(choices)
+    if value not in choices:
+        listed = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"unknown {kind} {value!r}; valid choices are: {listed}")
+    return value
+
+
+def check_profile(profile: str) -> str:
+    """Validate a profile name (``'smoke'`` or ``'paper'``)."""
+    return check_choice("profile", profile, PROFILES)
+
+
+def resolve_device(device: str = "auto", *, verbose: bool = False):
+    """Turn ``'auto'``, ``'cpu'`` or ``'cuda'`` into a :class:`torch.device`.
+
+    ``'auto'`` takes the GPU when CUDA is available and the CPU otherwise; ``'cuda'`` on a machine
+    without CUDA is an error (rather than a silent fall-back to the CPU).
+    """
+    check_choice("device", device, DEVICES)
+    import torch
+
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(
+            "device='cuda' was requested but CUDA is not available on this machine "
+            f"(torch {torch.__version__}); use device='cpu' or device='auto'"
+        )
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    dev = torch.device(device)
+    if verbose:
+        print(f"rgsym: running on {describe_device(dev)}")
+    return dev
+
+
+def describe_device(dev) -> str:
+    """A human-readable name for a torch device (the GPU model for CUDA)."""
+    import torch
+
+    dev = torch.device(dev)
+    if dev.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(dev)})"
+    return f"cpu ({os.cpu_count()} logical cores, {torch.get_num_threads()} torch threads)"
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy's legacy global state and torch (CPU and CUDA)."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+@dataclass
+class ChapterSettings:
+    """What :func:`setup_chapter` returns: validated parameters plus the resolved device."""
+
+    chapter: str
+    profile: str
+    device: Any
+    seed: int
+    params: dict = field(default_factory=dict)
+
+    def __getitem__(self, key):
+        return self.params[key]
+
+
+def setup_chapter(chapter: str, *, profile: str, device: str, seed: int, **knobs) -> ChapterSettings:
+    """Validate a chapter's parameters, pick the device, seed everything and set the figure style.
+
+    Writes the resolved device to the file named by ``$RGSYM_PROVENANCE_FILE`` (set by the book
+    pipeline) so that the executed notebook records where it ran.
+    """
+    check_profile(profile)
+    check_choice("device", device, DEVICES)
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+    dev = resolve_device(device)
+    print(f"rgsym {chapter}: profile={profile!r}, device={describe_device(dev)}, seed={seed}")
+    seed_everything(int(seed))
+    from . import plotting
+
+    plotting.use_style()
+    path = os.environ.get("RGSYM_PROVENANCE_FILE")
+    if path:
+        with open(path, "w") as fh:
+            json.dump({"device": describe_device(dev), "device_type": dev.type}, fh)
+    return ChapterSettings(chapter, profile, dev, int(seed), dict(knobs))
