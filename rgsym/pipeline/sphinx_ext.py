@@ -1,0 +1,222 @@
+"""Sphinx extension of the rgsym book (listed in ``_config.yml``).
+
+For every chapter page (an executed notebook in ``book/notebooks/``) it
+
+- shows a provenance box under the title: profile, device, commit, input hash, torch version,
+  wall time, parameters, and the command that reruns the chapter;
+- recomputes the chapter's sources hash at build time and shows a warning box when the chapter's
+  source, the rgsym sources or the requirements changed since the notebook was executed;
+- fails the build when a chapter failed to execute (error outputs, a papermill exception, or a
+  newer failed run in ``notebooks/_failed/``) or was not executed by the pipeline at all;
+- turns every Sphinx warning into an error (``rgsym_strict``, on by default), so the literal
+  ``jupyter-book build book/`` ships nothing broken silently.
+"""
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.errors import ExtensionError
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+from .chapters import repo_root
+from .hashing import sources_hash
+from .run import META_KEY
+
+logger = logging.getLogger(__name__)
+
+
+def _notebook_docs(app):
+    return [d for d in app.env.found_docs if str(app.env.doc2path(d)).endswith(".ipynb")]
+
+
+def _always_reread(app, env, added, changed, removed):
+    # provenance depends on files outside the notebook (the chapter and rgsym sources), and the
+    # appendix tables on every notebook and benchmark result: always read them again
+    dynamic = set(_notebook_docs(app)) | set(getattr(env, "rgsym_dynamic_docs", set()))
+    return [d for d in dynamic if d in env.found_docs and d not in added and d not in changed]
+
+
+def _check_failed(nb: dict, path: Path) -> None:
+    if nb.get("metadata", {}).get("papermill", {}).get("exception"):
+        raise ExtensionError(f"{path}: papermill recorded an exception: the chapter failed to execute")
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []) or []:
+            if out.get("output_type") == "error":
+                raise ExtensionError(
+                    f"{path}: a cell raised {out.get('ename')}: {out.get('evalue')} -- the chapter failed to execute"
+                )
+    failed = path.parent / "_failed" / path.name
+    if failed.exists() and failed.stat().st_mtime >= path.stat().st_mtime:
+        raise ExtensionError(f"the latest execution of {path.stem} failed (see {failed}); fix it and rerun the pipeline")
+
+
+def _fmt_params(params: dict) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in params.items())
+
+
+def banner_html(meta: dict, current_hash: str | None) -> str:
+    """The provenance box (and, when stale, the warning box) as HTML."""
+    e = html.escape
+    commit = meta.get("commit", "unknown")
+    dirty = " (with uncommitted changes)" if meta.get("dirty") else ""
+    params = meta.get("parameters", {})
+    rerun = f"python -m rgsym.pipeline run {meta.get('chapter')} -p profile {params.get('profile', 'smoke')}"
+    parts = []
+    if current_hash is not None and current_hash != meta.get("sources_hash"):
+        parts.append(
+            '<div class="admonition warning rgsym-stale">'
+            '<p class="admonition-title">Sources changed since this page was executed</p>'
+            f"<p>The chapter source, the rgsym package or the requirements differ from those that produced the "
+            f"results below (recorded sources <code>{e(meta.get('sources_hash', '')[:12])}</code>, now "
+            f"<code>{e(current_hash[:12])}</code>). Rerun <code>{e(rerun)}</code> to refresh them.</p></div>"
+        )
+    parts.append(
+        '<div class="admonition note rgsym-provenance">'
+        '<p class="admonition-title">How this page was made</p>'
+        f"<p>Executed with the <strong>{e(str(meta.get('profile')))}</strong> profile on "
+        f"<strong>{e(str(meta.get('device')))}</strong>, {e(str(meta.get('executed_at')))}, in "
+        f"{meta.get('wall_time_s', 0):.0f} s; commit <code>{e(commit[:10])}</code>{e(dirty)}; inputs "
+        f"<code>sha256:{e(meta.get('input_hash', '')[:16])}</code>; torch {e(str(meta.get('torch')))}, "
+        f"Python {e(str(meta.get('python')))}.</p>"
+        f"<p>Parameters: <code>{e(_fmt_params(params))}</code>. Rerun: <code>{e(rerun)}</code>.</p></div>"
+    )
+    return "\n".join(parts)
+
+
+def _inject(app, doctree):
+    docname = app.env.docname
+    path = Path(app.env.doc2path(docname))
+    if path.suffix != ".ipynb":
+        return
+    nb = json.loads(path.read_text())
+    _check_failed(nb, path)
+    meta = nb.get("metadata", {}).get(META_KEY)
+    if meta is None:
+        logger.warning(f"{path} was not executed by the rgsym pipeline (no provenance); run python -m rgsym.pipeline run",
+                       location=docname)
+        return
+    root = repo_root(app.srcdir)
+    src = root / meta.get("source", "")
+    current = sources_hash(src, root) if src.is_file() else "source-missing"
+    raw = nodes.raw("", banner_html(meta, current), format="html")
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if section is not None and section.children and isinstance(section.children[0], nodes.title):
+        section.insert(1, raw)
+    else:
+        doctree.insert(0, raw)
+
+
+def _table(headers, rows):
+    table = nodes.table()
+    tgroup = nodes.tgroup(cols=len(headers))
+    table += tgroup
+    for _ in headers:
+        tgroup += nodes.colspec(colwidth=1)
+    thead = nodes.thead()
+    tgroup += thead
+    hrow = nodes.row()
+    for h in headers:
+        hrow += nodes.entry("", nodes.paragraph(text=str(h)))
+    thead += hrow
+    tbody = nodes.tbody()
+    tgroup += tbody
+    for r in rows:
+        row = nodes.row()
+        for cell in r:
+            entry = nodes.entry()
+            if isinstance(cell, nodes.Node):
+                entry += cell
+            else:
+                entry += nodes.paragraph(text="" if cell is None else str(cell))
+            row += entry
+        tbody += row
+    return table
+
+
+def _fmt(v):
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, (list, dict)):
+        return json.dumps(v)
+    return v
+
+
+def _mark_dynamic(env):
+    if not hasattr(env, "rgsym_dynamic_docs"):
+        env.rgsym_dynamic_docs = set()
+    env.rgsym_dynamic_docs.add(env.docname)
+
+
+class ProvenanceDirective(SphinxDirective):
+    """``{rgsym-provenance}``: every chapter's provenance and every figure with its command."""
+
+    def run(self):
+        from .tables import provenance_rows
+
+        _mark_dynamic(self.env)
+        root = repo_root(self.env.srcdir)
+        rows = provenance_rows(root)
+        for r in rows:
+            self.env.note_dependency(str(root / "book" / "notebooks" / f"{r['chapter']}.ipynb"))
+        chap = _table(["chapter", "profile", "device", "commit", "inputs", "current", "wall time (s)", "executed"],
+                      [[r["chapter"], r["profile"], r["device"], r["commit"], r["inputs"], r["current"],
+                        _fmt(r["wall_s"]), r["executed"]] for r in rows])
+        figs = []
+        for r in rows:
+            for i, label in enumerate(r["figures"], 1):
+                figs.append([r["chapter"], i, label, nodes.literal(text=r["command"])])
+        return [chap, _table(["chapter", "figure", "what it shows", "command that regenerates it"], figs)]
+
+
+class BenchmarksDirective(SphinxDirective):
+    """``{rgsym-benchmarks}``: the results of every script in ``benchmarks/`` as tables."""
+
+    def run(self):
+        from .tables import benchmark_results
+
+        _mark_dynamic(self.env)
+        root = repo_root(self.env.srcdir)
+        out = []
+        results = benchmark_results(root)
+        if not results:
+            out.append(nodes.paragraph(text="No benchmark results yet: run make bench."))
+        for name, data in results:
+            self.env.note_dependency(str(root / "benchmarks" / "results" / f"{name}.json"))
+            sec = nodes.section(ids=[f"bench-{name}"])
+            sec += nodes.title(text=str(data.get("title", name)))
+            if data.get("description"):
+                sec += nodes.paragraph(text=str(data["description"]))
+            scalars = [(k, v) for k, v in data.items()
+                       if k not in ("title", "description") and not isinstance(v, (list, dict))]
+            for key, val in data.items():
+                if isinstance(val, list) and val and all(isinstance(x, dict) for x in val):
+                    headers = list(dict.fromkeys(k for x in val for k in x))
+                    sec += nodes.rubric(text=key.replace("_", " "))
+                    sec += _table(headers, [[_fmt(x.get(h)) for h in headers] for x in val])
+                elif isinstance(val, dict):
+                    sec += nodes.rubric(text=key.replace("_", " "))
+                    sec += _table(["", "value"], [[k, _fmt(v)] for k, v in val.items()])
+            if scalars:
+                sec += _table(["", "value"], [[k, _fmt(v)] for k, v in scalars])
+            sec += nodes.paragraph(text=f"Script: benchmarks/{name}.py; results: benchmarks/results/{name}.json.")
+            out.append(sec)
+        return out
+
+
+def _strict(app, config):
+    if config.rgsym_strict:
+        app.warningiserror = True
+
+
+def setup(app):
+    app.add_config_value("rgsym_strict", True, "env")
+    app.connect("config-inited", _strict)
+    app.connect("env-get-outdated", _always_reread)
+    app.connect("doctree-read", _inject)
+    app.add_directive("rgsym-provenance", ProvenanceDirective)
+    app.add_directive("rgsym-benchmarks", BenchmarksDirective)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

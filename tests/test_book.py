@@ -1,0 +1,162 @@
+"""End to end: every chapter executes in the smoke profile, the book builds from the executed
+notebooks, the HTML holds figures, math and provenance, and a real browser renders it offline."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rgsym.pipeline.chapters import find_chapters
+from rgsym.pipeline.run import META_KEY, run_chapters
+
+from conftest import ROOT, copy_repo
+
+pytestmark = pytest.mark.slow
+CHAPTERS = [c.stem for c in find_chapters(ROOT / "book")]
+JB = str(Path(sys.executable).parent / "jupyter-book")
+
+
+def build(root: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([JB, "build", "book/"], cwd=root, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def smoke_book(tmp_path_factory):
+    """A copy of the repository whose chapters were all executed in the smoke profile, then built."""
+    root = copy_repo(tmp_path_factory.mktemp("book") / "repo")
+    t0 = time.perf_counter()
+    summary = run_chapters(None, {"profile": "smoke", "device": "cpu"}, book_dir=root / "book", log=print)
+    timings = {s["chapter"]: s.get("seconds") for s in summary}
+    proc = build(root)
+    return {"root": root, "timings": timings, "build": proc, "exec_seconds": time.perf_counter() - t0}
+
+
+@pytest.mark.parametrize("stem", CHAPTERS)
+def test_chapter_executes_in_smoke_profile(smoke_book, stem):
+    nb = json.loads((smoke_book["root"] / "book" / "notebooks" / f"{stem}.ipynb").read_text())
+    meta = nb["metadata"][META_KEY]
+    assert meta["profile"] == "smoke" and meta["device"].startswith("cpu")
+    errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
+    pngs = [o for c in nb["cells"] for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert pngs, f"{stem} draws no figure"
+
+
+def test_book_builds_without_warnings(smoke_book):
+    proc = smoke_book["build"]
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "WARNING" not in proc.stdout + proc.stderr
+    assert (smoke_book["root"] / "_build" / "html" / "index.html").exists()
+
+
+@pytest.mark.parametrize("stem", CHAPTERS)
+def test_chapter_page_has_figures_math_provenance_and_launch_buttons(smoke_book, stem):
+    html_dir = smoke_book["root"] / "_build" / "html"
+    page = (html_dir / "notebooks" / f"{stem}.html").read_text()
+    imgs = re.findall(r'<img[^>]+src="([^"]+\.png)"', page)
+    assert imgs, "no figure referenced"
+    for src in imgs:
+        assert (html_dir / "notebooks" / src).resolve().is_file(), src
+    assert 'class="math' in page
+    assert re.search(r'src="[./]*_static/mathjax/tex-chtml\.js', page), "MathJax must be the bundled copy"
+    assert "https://cdn" not in page and "mathjax@" not in page
+    assert "rgsym-provenance" in page and "smoke" in page and "rgsym-stale" not in page
+    colab = re.search(r'https://colab\.research\.google\.com/github/[^"]+/blob/main/(book/notebooks/[^"]+\.ipynb)', page)
+    binder = re.search(r'https://mybinder\.org/v2/gh/[^"]+', page)
+    assert colab and binder
+    assert (ROOT / colab.group(1)).is_file(), f"Colab would open {colab.group(1)}, which is not in the repository"
+
+
+def test_colab_cell_installs_only_when_missing(smoke_book):
+    for stem in CHAPTERS:
+        src = (ROOT / "book" / f"{stem}.py").read_text()
+        first_code = src.split("# %%")[2]
+        assert 'find_spec("rgsym") is None' in first_code and "pip" in first_code, stem
+
+
+def test_stale_sources_are_flagged_on_the_page(smoke_book, tmp_path):
+    root = tmp_path / "stale"
+    shutil.copytree(smoke_book["root"], root, symlinks=True)
+    stem = CHAPTERS[0]
+    src = root / "book" / f"{stem}.py"
+    src.write_text(src.read_text() + "\n# %% [markdown]\n# An edited paragraph.\n")
+    proc = build(root)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    page = (root / "_build" / "html" / "notebooks" / f"{stem}.html").read_text()
+    assert "rgsym-stale" in page and "Sources changed since this page was executed" in page
+
+
+def test_failed_chapter_or_warning_fails_the_build(smoke_book, tmp_path):
+    root = tmp_path / "broken"
+    shutil.copytree(smoke_book["root"], root, symlinks=True, ignore=shutil.ignore_patterns("_build"))
+    nb_path = root / "book" / "notebooks" / f"{CHAPTERS[0]}.ipynb"
+    nb = json.loads(nb_path.read_text())
+    code = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    code["outputs"].append({"output_type": "error", "ename": "RuntimeError", "evalue": "boom", "traceback": []})
+    nb_path.write_text(json.dumps(nb))
+    proc = build(root)
+    assert proc.returncode != 0 and "failed to execute" in proc.stdout + proc.stderr
+
+    root2 = tmp_path / "warn"
+    shutil.copytree(smoke_book["root"], root2, symlinks=True, ignore=shutil.ignore_patterns("_build"))
+    intro = root2 / "book" / "intro.md"
+    intro.write_text(intro.read_text() + "\nSee {ref}`a-label-that-does-not-exist`.\n")
+    proc = build(root2)
+    assert proc.returncode != 0
+
+
+def _chromium_driver():
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not (chromium and driver):
+        if os.environ.get("RGSYM_REQUIRE_BROWSER"):
+            pytest.fail("RGSYM_REQUIRE_BROWSER is set but chromium/chromedriver are not installed")
+        pytest.skip("headless Chromium not installed (apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                 "--allow-file-access-from-files"):
+        opts.add_argument(flag)
+    opts.add_argument(f"--user-data-dir={Path(os.environ.get('TMPDIR', '/tmp')) / f'rgsym-chromium-{os.getpid()}'}")
+    return webdriver.Chrome(service=Service(driver), options=opts)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("stem", CHAPTERS[:1])
+def test_real_browser_renders_figures_and_math_offline(smoke_book, stem):
+    page = smoke_book["root"] / "_build" / "html" / "notebooks" / f"{stem}.html"
+    drv = _chromium_driver()
+    try:
+        drv.get(page.as_uri())
+        deadline = time.time() + 60
+        state = {}
+        while time.time() < deadline:
+            state = drv.execute_script("""
+                const imgs = Array.from(document.images).filter(i => i.src.endsWith('.png'));
+                return {
+                  n_img: imgs.length,
+                  loaded: imgs.filter(i => i.complete && i.naturalWidth > 0).length,
+                  mjx: document.querySelectorAll('mjx-container').length,
+                  raw_math: Array.from(document.querySelectorAll('.math')).filter(
+                      e => !e.querySelector('mjx-container')).length,
+                  mathjax: typeof window.MathJax === 'object' && !!window.MathJax.version,
+                };""")
+            if state["n_img"] and state["loaded"] == state["n_img"] and state["mjx"] and not state["raw_math"]:
+                break
+            time.sleep(0.5)
+        assert state["mathjax"], "MathJax did not load from the bundled copy"
+        assert state["n_img"] > 0 and state["loaded"] == state["n_img"], state
+        assert state["mjx"] > 0 and state["raw_math"] == 0, f"MathJax did not typeset every equation: {state}"
+    finally:
+        drv.quit()
