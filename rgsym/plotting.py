@@ -41,6 +41,30 @@ def use_style() -> None:
     matplotlib.rcParams.update(STYLE)
 
 
-def stamp(fig, text: str) -> None:
-    """Write the parameters that made a figure in small grey type at its bottom-left corner."""
-    fig.text(0.005, 0.002, text, fontsize=7, color="0.45", ha="left", va="bottom")
+def stamp(fig, text: str, reserve: bool = True, bottom: float = 0.0) -> None:
+    """Write the parameters that made a figure in small grey type under its axes.
+
+    The text is wrapped to the figure's width; with ``reserve`` (the default) and a constrained
+    layout, the axes are shrunk so that the stamp never overlaps tick labels; ``bottom`` (a figure
+    fraction) reserves at least that much, e.g. for a legend placed under the axes.
+    """
+    import textwrap
+
+    width_in = float(fig.get_figwidth())
+    height_in = float(fig.get_figheight())
+    chars = max(40, int(width_in * 72 / (7 * 0.55)))  # 7 pt type, ~0.55 em per character
+    wrapped = "\n".join(textwrap.wrap(str(text), chars)) or ""
+    lines = wrapped.count("\n") + 1
+    room = max(float(bottom), min(0.4, (lines * 7 * 1.25 + 4) / 72 / height_in))
+    engine = fig.get_layout_engine() if hasattr(fig, "get_layout_engine") else None
+    if reserve and engine is not None and hasattr(engine, "set") and "rect" in engine.get():
+        engine.set(rect=(0, room, 1, 1 - room))
+    fig.text(0.005, 0.004, wrapped, fontsize=7, color="0.45", ha="left", va="bottom")
+
+
+def finish(fig, text: str, bottom: float = 0.0) -> None:
+    """Stamp ``fig`` with the parameters that made it (see :func:`stamp`) and show it."""
+    import matplotlib.pyplot as plt
+
+    stamp(fig, text, bottom=bottom)
+    plt.show()

@@ -10,13 +10,27 @@ from typing import Any
 
 
 def glue(name: str, value: Any, display: bool = False) -> Any:
-    """Store ``value`` under ``name`` for ``{glue:text}`` / ``{glue:figure}`` roles; returns ``value``."""
+    """Store ``value`` under ``name`` for ``{glue:text}`` / ``{glue:figure}`` roles; returns ``value``.
+
+    NumPy and torch scalars are turned into plain Python numbers first, so that the page shows
+    ``0.25`` rather than ``np.float64(0.25)`` and format specs such as ``{glue:text}`x:.3f``` work.
+    """
+    value = plain(value)
     try:
         from myst_nb import glue as _glue
     except ImportError:  # pragma: no cover - only on kernels without the book toolchain
         print(f"{name} = {value!r}")
         return value
     _glue(name, value, display=display)
+    return value
+
+
+def plain(value: Any) -> Any:
+    """A NumPy/torch zero-dimensional scalar as the Python number it holds; anything else unchanged."""
+    item = getattr(value, "item", None)
+    shape = getattr(value, "shape", None)
+    if callable(item) and shape is not None and tuple(shape) == ():
+        return item()
     return value
 
 
