@@ -1,0 +1,694 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 3. Cumulant propagation: why constrained networks fail, in closed form
+#
+# Chapter 2 measured which networks learn the block-spin step and which do not. This chapter
+# explains part of the answer with algebra instead of experiments. Ashworth, Caso and Liò
+# (arXiv:2510.16591) write the central limit theorem as a recursion on cumulants and push cumulants
+# through the network with the framework of Fischer et al. (*Decomposing neural networks as mappings
+# of correlation functions*, Phys. Rev. Research 4, 043143, 2022); for some constrained MLPs the
+# failure then follows analytically (claim C3). We rebuild that argument, check every step with
+# sympy, and then turn the same machinery on the networks trained in Chapter 2: their output
+# cumulants on laws they never saw, their flow in cumulant space over many RG steps, and the
+# successive-RG error that Chapter 2 measured.
+#
+# **Notation.** A block $s = (s_1,\dots,s_b)$ of i.i.d. sites with cumulants
+# $\kappa_1, \kappa_2, \dots$ is mapped to $s' = f(s)$ with cumulants $\kappa'_n$. An MLP has layers
+# $(W^{(k)}, c^{(k)})$ and an activation $\phi$ after every layer but the last.
+
+# %% tags=["remove-input"]
+# On Colab or a bare kernel, install the companion package; locally this does nothing.
+import importlib.util, subprocess, sys
+if importlib.util.find_spec("rgsym") is None:
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "rgsym @ git+https://github.com/rgsym/rgsym"])
+
+# %% tags=["parameters"]
+profile = "smoke"  # "smoke": CPU in minutes; "paper": the full grids
+device = "auto"    # "auto", "cpu" or "cuda"
+seed = 0
+n_mc = None        # Monte Carlo blocks per network and law; None: the profile's (smoke 10 000, paper 100 000)
+nodes = None       # atoms per site of the moment-matched Gauss rule; None: the profile's (smoke 8, paper 10)
+laws = None        # unseen input laws; None: every base law that no task trains on
+flow_law = None    # law the representative flows start from; None: "uniform"
+alpha = 0.5        # quadratic coefficient of the fitted tied-hidden example
+
+# %%
+import time
+
+import rgsym
+from rgsym import analytic as A
+from rgsym import propagation as P
+from rgsym import sweeps
+
+S = rgsym.setup_chapter("03_cumulant_propagation", profile=profile, device=device, seed=seed, n_mc=n_mc,
+                        nodes=nodes, laws=laws, flow_law=flow_law, alpha=alpha)
+C = P.chapter3_settings(profile, n_mc=n_mc, nodes=nodes, laws=laws, flow_law=flow_law)
+act_example = rgsym.activations.get_activation("quadratic", alpha=alpha)  # validates alpha
+spec = sweeps.chapter2_spec(profile)
+print(C)
+t_start = time.perf_counter()
+
+# %%
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import sympy as sp
+import torch
+from IPython.display import Markdown, Math, display
+from scipy.stats import spearmanr
+
+from rgsym.distributions import get_law
+from rgsym.plotting import LAW_COLOURS, stamp
+from rgsym.report import glue, verdict
+
+b = spec.b
+glue("b", b)
+glue("L", spec.measures.L)
+glue("nodes", C.nodes)
+glue("n_mc", C.n_mc)
+glue("alpha", alpha)
+
+# %% [markdown]
+# ## The central limit theorem as a cumulant recursion
+#
+# The block variable $s' = b^{-1/2}\sum_{i} s_i$ has the cumulant generating function
+# $K'(t) = b\,K(t/\sqrt b)$, so order by order
+#
+# $$\kappa'_n = b^{1-n/2}\,\kappa_n. \tag{3.1}$$
+#
+# The mean is relevant, the variance marginal and every higher cumulant irrelevant: this is the RG
+# flow of Chapter 1 in its simplest form. Blocks are disjoint, so after one step the new sites are
+# again independent and identically distributed, and the recursion closes on the cumulants of a
+# *single* site. A learned block map $f$ replaces (3.1) by some map
+#
+# $$(\kappa'_1, \kappa'_2, \dots) = F_f(\kappa_1, \kappa_2, \dots), \tag{3.2}$$
+#
+# its flow in cumulant space. Claim C3 is a statement about $F_f$: for some constrained networks it
+# can never equal (3.1), whatever the weights.
+#
+# ## Propagating cumulants through a network
+#
+# Fischer et al. read a network as a map from the cumulants of its input to the cumulants of its
+# output, built from two moves.
+#
+# * An **affine layer** $z = Ws + c$ maps every order on its own: the order-$n$ cumulant tensor is
+#   contracted with $W$ on each of its $n$ indices, and the bias moves the mean only,
+#   $$\kappa^{(n)}_{j_1\dots j_n}(z) = \sum_{i_1\dots i_n} W_{j_1 i_1}\cdots W_{j_n i_n}\,
+#   \kappa^{(n)}_{i_1\dots i_n}(s). \tag{3.3}$$
+# * An **activation** mixes orders. For a polynomial $\phi(z) = \sum_p c_p z^p$ the joint cumulant
+#   of $\phi(z_{i_1}),\dots,\phi(z_{i_n})$ expands into cumulants of products of $z$'s, and those
+#   into sums over the *connected* set partitions of the factors (the Leonov-Shiryaev formula). A
+#   partition of $pn$ factors has blocks of up to $pn$ of them, so output order $n$ needs input
+#   orders up to $pn$. (3.4)
+#
+# `rgsym.propagation` does this in two ways that derive the combinatorics rather than typing it:
+# on dense tensors by enumerating the partitions (`polynomial_activation_cumulants`, fine for a few
+# units), and for wide networks by writing every unit as a polynomial in the $b$ inputs of the block,
+# which stores all of a layer's cumulant tensors at once in low-rank form; the output cumulants are
+# then read from the moments of powers of the output polynomial (`propagate`, method `exact`). For a
+# quadratic network of depth $D$ the output is a polynomial of degree $2^D$, so order $n$ needs
+# input cumulants up to $2^D n$. The tests in `tests/test_propagation.py` check that the two
+# implementations agree with each other, with closed forms and with Monte Carlo runs of $10^6$ samples.
+#
+# Fischer et al. also use a **Gaussian truncation**: keep only means and covariances and treat
+# every pre-activation as Gaussian (then Mehler's formula gives the covariance after any $\phi$;
+# eq. 3.5). Two further routes handle activations that are not polynomials: expanding $\phi$ in
+# Hermite polynomials around each unit's mean (`hermite`, eq. 3.6), or replacing the law of a site by the law on $m$
+# atoms that shares its first $2m-1$ cumulants, its Gauss rule, and evaluating the network exactly
+# on the $m^b$ product atoms (`quadrature`, eq. 3.7). The second is what this chapter uses for
+# tanh, ReLU and SiLU networks: it is exact for polynomial networks once $2m-1 \ge Dn$, and it never
+# lets a polynomial stand in for $\phi$ in the tails, where the higher cumulants live.
+#
+# The scalar check values of SCIENCE.md §4 come out of the derivation, not out of a table.
+
+# %%
+checks = A.check_values()
+for name, (derived, expected, ok) in checks.items():
+    display(Math(rf"\text{{{name} of }} y = z + \alpha z^2:\quad {sp.latex(sp.collect(derived, sp.Symbol('alpha', real=True)))}"))
+checks_ok = all(ok for *_, ok in checks.values())
+kappa3 = A.unit_cumulants(3)[2]
+kappa3_part = A.unit_cumulants_by_partitions([0, 1, sp.Symbol("alpha", real=True)], 3)[2]
+routes_agree = sp.expand(kappa3 - kappa3_part) == 0
+display(Math(r"\kappa_3(y) = " + sp.latex(sp.collect(kappa3, sp.Symbol("alpha", real=True)))))
+n_terms = len(sp.Add.make_args(kappa3))
+glue("checks_ok", verdict(checks_ok, "equal", "differ from"))
+glue("routes_agree", verdict(routes_agree, "agree term by term", "disagree"))
+_ = glue("kappa3_terms", n_terms)
+
+# %% [markdown]
+# The mean and variance derived from the moments of $y$ {glue:text}`checks_ok` the check values
+# $E[y] = k_1 + \alpha(k_2 + k_1^2)$ and
+# $\mathrm{Var}[y] = k_2 + 2\alpha(2k_1k_2 + k_3) + \alpha^2(4k_1^2k_2 + 4k_1k_3 + 2k_2^2 + k_4)$ of
+# SCIENCE.md. The third cumulant, printed above, already has {glue:text}`kappa3_terms` terms and
+# reaches $k_6$: output order $n$ needs input order $2n$. The moment route and the set-partition
+# route {glue:text}`routes_agree`.
+#
+# ## Why a tied-hidden network cannot be the RG map
+#
+# In a `tied-hidden` network all hidden units of a layer are identical, so every unit sees the same
+# projection $u = w\cdot s$ (with `perm-in` as well, $u = a\sum_i s_i$). One hidden layer of the
+# quadratic activation gives
+#
+# $$f(s) = V\big[(u + c) + \alpha(u + c)^2\big] + d,\qquad V = \textstyle\sum_h v_h . \tag{3.9}$$
+#
+# Demanding $\kappa'_n = b^{1-n/2}\kappa_n$ for **every** input law means that the two sides must
+# agree as polynomials in the input cumulants: every coefficient of every monomial in
+# $\kappa_1, \kappa_2, \dots$ gives one equation for the weights (3.10). sympy derives the output
+# cumulants of (3.9), collects the equations up to order 2 and solves them.
+
+# %%
+proofs = {pi: A.cannot_represent(b=b, depth=1, order=2, perm_in=pi) for pi in (False, True)}
+tied = proofs[False]
+conds = pd.DataFrame([(n, f"${sp.latex(m)}$", f"${sp.latex(c)}$") for n, m, c in tied.conditions],
+                     columns=["order n", "monomial", "coefficient that must vanish"])
+display(conds)
+for pi, pr in proofs.items():
+    print(pr.statement)
+key = tied.key_condition[2]
+display(Math(r"[\kappa_2]\,\kappa'_1 = " + sp.latex(key)))
+no_solution = all(len(pr.solutions) == 0 for pr in proofs.values())
+lead = {d: A.tied_hidden_leading_coefficient(d) for d in (2, 3)}
+for d, (deg, lc) in lead.items():
+    display(Math(rf"D={d}:\quad f = g(u),\ \deg g = {deg},\ \text{{leading coefficient }} {sp.latex(lc)}"))
+free = A.free_construction(b)
+odd = A.odd_tied_hidden(b)
+relu_ok = A.relu_identity()
+relu = A.relu_tied_hidden_mean(b)
+display(Math(r"v\,\phi(w\cdot s) - v\,\phi(-w\cdot s) = " + sp.latex(sp.factor(free["network"]))))
+display(Math(r"\tfrac12[g(s) - g(-s)]_{\text{tied}} = " + sp.latex(odd["odd_part"])))
+display(Math(r"\lim_{t\to\infty} E[f]/t = " + sp.latex(relu["slope"])))
+glue("key_coef", Markdown(f"${sp.latex(key)}$"))
+glue("no_solution", verdict(no_solution, "no solution", "solutions"))
+glue("free_ok", verdict(free["matches_rg"], "satisfies", "does not satisfy"))
+glue("odd_linear", verdict(odd["is_linear"], "linear", "not linear"))
+glue("relu_ok", verdict(relu_ok, "holds", "fails"))
+glue("lead2", Markdown(f"${sp.latex(lead[2][1])}$"))
+_ = glue("lead3", Markdown(f"${sp.latex(lead[3][1])}$"))
+
+# %% [markdown]
+# The coefficient of $\kappa_2$ in the mean condition is {glue:md}`key_coef`. The target
+# $\kappa'_1 = \sqrt b\,\kappa_1$ has no $\kappa_2$ term, so this must vanish: either $V = 0$ or
+# $w = 0$ (a sum of squares), since $\alpha \neq 0$. Both leave a network that cannot produce
+# $\kappa'_1 = \sqrt b\,\kappa_1$, and sympy finds {glue:text}`no_solution` for the conditions up to
+# order 2, with or without `perm-in` (3.11). The reason is visible in (3.9): the linear part
+# $V(1+2\alpha c)\,u$ and the quadratic part $\alpha V u^2$ share the factor $V$, so one cannot be
+# switched off without the other. Deeper tied networks are no better. They are still a polynomial
+# $g(u)$ of one projection, now of degree $2^D$, and the mean condition requires every even
+# coefficient to vanish, starting with the leading one, which is {glue:md}`lead2` for $D = 2$ and
+# {glue:md}`lead3` for $D = 3$. It vanishes only if the network collapses to a shallower one,
+# and so on down to depth one (3.11b).
+#
+# An unconstrained network escapes with two units of opposite sign: $[\phi(z) - \phi(-z)]/2 = z$, so
+# a pair $\pm w$ with outgoing weights $\pm v$ is exactly linear; with $v = 1/2$ and
+# $w = b^{-1/2}(1,\dots,1)$ it is the RG map, and its cumulants {glue:text}`free_ok` (3.1) at every
+# order (3.12). The same pair is what antisymmetrisation builds in: the odd part of a tied network
+# is {glue:text}`odd_linear` in $s$, so `odd` rescues one tied quadratic layer. ReLU works the
+# same way: $z = \mathrm{relu}(z) - \mathrm{relu}(-z)$ {glue:text}`relu_ok` for all real $z$, while a
+# tied ReLU network on symmetric two-point sites $\pm t$ has a mean that grows like $t$ times the
+# slope printed above (3.13), which vanishes only for $V = 0$ or $w = 0$, so it cannot keep
+# $\kappa'_1 = 0$ either.
+#
+# "Cannot" is exact; "approximately" is not excluded. A tied unit used far from the origin, where
+# its curvature is small against its slope, comes close to linear, at the price of large weights.
+# The least-squares fit of (3.9) to the RG map with all weights bounded by $B$ shows how close (3.14).
+
+# %%
+bounds = [0.5, 1.0, 2.0, 4.0, 8.0] if profile == "paper" else [0.5, 1.0, 2.0, 4.0]
+fits = [A.best_tied_hidden_fit(alpha=alpha, b=b, law="gaussian", param_bound=B, starts=4 if profile == "smoke" else 12,
+                               seed=S.seed) for B in bounds]
+fit_tab = pd.DataFrame({"bound B": bounds, "loss": [f.loss for f in fits],
+                        "|Q|_F": [f.quadratic_norm for f in fits],
+                        "kappa_3 after one step": [f.kappa3_after_one_step for f in fits]})
+display(fit_tab)
+fig, ax = plt.subplots(figsize=(6.4, 3.8))
+ax.loglog(bounds, fit_tab["loss"], "o-", label="relative loss $E(f-f_{RG})^2$")
+ax.loglog(bounds, fit_tab["|Q|_F"], "s-", label=r"quadratic part $\|\alpha V ww^\top\|_F$")
+ax.loglog(bounds, np.abs(fit_tab["kappa_3 after one step"]), "^-",
+          label=r"$|\kappa_3'|$ after one step from Gaussian sites")
+ax.set_xlabel("bound $B$ on the weights $|w_i|, |c|, |V|$")
+ax.set_ylabel("value")
+ax.set_title("Best tied-hidden quadratic fit: never exact, better only with larger weights")
+ax.legend()
+stamp(fig, f"b={b}, alpha={alpha}, one hidden layer, Gaussian sites, exact expectations (rgsym.analytic)")
+plt.show()
+slope_q = float(np.polyfit(np.log(bounds), np.log(fit_tab["|Q|_F"]), 1)[0])
+glue("q_first", fits[0].quadratic_norm)
+glue("q_last", fits[-1].quadratic_norm)
+glue("b_last", bounds[-1])
+glue("k3_last", abs(fits[-1].kappa3_after_one_step))
+_ = glue("slope_q", slope_q)
+
+# %% [markdown]
+# The quadratic part falls from {glue:text}`q_first:.3f` to {glue:text}`q_last:.2e` as the
+# bound grows to {glue:text}`b_last`, roughly as $B^{s}$ with $s =$ {glue:text}`slope_q:.1f`, but
+# it never reaches zero, and one step on Gaussian sites still injects
+# $|\kappa'_3| =$ {glue:text}`k3_last:.2e`. Trained networks have finite weights, so a tied-hidden
+# network that looks accurate in distribution still carries an even part, and the recursion (3.2)
+# then feeds the injected skewness and the shifted mean back into itself at every step. The rest of
+# the chapter looks for this in the networks of Chapter 2.
+#
+# ## The trained networks
+#
+# The networks are those of Chapter 2, loaded by calling the same cached sweep (so they cost nothing
+# once Chapter 2 has run, and the smoke grid trains here otherwise).
+
+# %%
+t0 = time.perf_counter()
+res = sweeps.run_sweep(spec, device=S.device, progress=False)
+valid = res.members[~res.members["diverged"].astype(bool)]
+print(spec.describe())
+print(f"{res.n_trained} chunks trained here, {res.n_cached} loaded from the cache; {len(valid)} networks used, "
+      f"{res.n_diverged} diverged and left out ({time.perf_counter() - t0:.1f} s)")
+glue("n_nets", len(valid))
+glue("n_div", res.n_diverged)
+stamp_grid = f"Chapter 2 grid ({profile}): {spec.describe()}; diverged left out: {res.n_diverged}"
+
+# %% [markdown]
+# ## Predicted against measured cumulants on unseen laws
+#
+# For every trained network and every input law that no task trained on, we predict the output
+# cumulants $\kappa'_1..\kappa'_4$ (exact propagation for the identity and quadratic networks, the
+# {glue:text}`nodes`-atom rule otherwise, with its error estimated from one atom fewer) and measure
+# them with k-statistics over {glue:text}`n_mc` fresh blocks per network, drawn independently for
+# every network so that their errors are independent.
+
+# %%
+t0 = time.perf_counter()
+pred = P.prediction_table(res, C.laws, n_mc=C.n_mc, nodes=C.nodes, seed=S.seed)
+print(f"{len(pred) // 4} (network, law) pairs in {time.perf_counter() - t0:.1f} s")
+pred["sigma_n"] = pred["variance"].clip(lower=1e-300) ** (pred["order"] / 2)
+shown = pred[pred["variance"] > 1e-12]  # networks with a constant output (dead units) have nothing to show
+names = {1: r"\kappa_1/\sigma'", 2: r"\kappa_2", 3: r"\kappa_3/\sigma'^3", 4: r"\kappa_4/\sigma'^4"}
+fig, axes = plt.subplots(1, 4, figsize=(13, 3.9))
+n_clipped = 0
+for n, ax in zip(range(1, 5), axes):
+    t = shown[shown["order"] == n]
+    scale = 1.0 if n == 2 else t["sigma_n"]  # standardise by the predicted sigma' = sqrt(kappa'_2)
+    x, y = t["predicted"] / scale, t["measured"] / scale
+    if n == 2:
+        lo, hi = np.nanpercentile(x, [0.5, 99.5]) * np.array([0.5, 2.0])
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    else:
+        q = np.nanpercentile(np.abs(x), 90.0) * 2.0 + 1e-3  # the heavy-tailed extremes go to the border
+        lo, hi = -q, q
+    xc, yc = x.clip(lo, hi), y.clip(lo, hi)
+    n_clipped += int(((x != xc) | (y != yc)).sum())
+    for law in C.laws:
+        sel = t["law"] == law
+        ax.scatter(xc[sel], yc[sel], s=7, alpha=0.6, color=LAW_COLOURS.get(law, "0.3"), label=law)
+    ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="identity")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_xlabel(f"predicted ${names[n]}$")
+    ax.set_ylabel(f"measured ${names[n]}$".replace(r"\kappa", "k"))
+    ax.set_title(f"order {n}")
+axes[0].legend(fontsize=7, markerscale=2)
+fig.suptitle("Output cumulants of the trained networks on unseen laws: propagation against Monte Carlo")
+stamp(fig, f"one point per network and law; {C.n_mc} blocks per point; {n_clipped} points outside the axes drawn "
+           f"on the border; {stamp_grid}")
+plt.show()
+within3 = float((pred["z"] < 3).mean())
+med_z = float(pred["z"].median())
+resolved = pred[(3 * pred["se"] < 0.01 * pred["measured"].abs()) & (pred["pred_error"] < 0.001 * pred["predicted"].abs())]
+rel1 = float(((resolved["predicted"] - resolved["measured"]).abs() < 0.01 * resolved["predicted"].abs()).mean())
+display(pred.groupby(["order", "method"])["z"].describe()[["count", "50%", "max"]])
+big = pred[pred["z"] >= 3]
+heavy = (big["law_kurtosis"] >= 1.5) & (big["activation"] == "quadratic") & (big["depth"] >= 2)
+display(big.sort_values("z", ascending=False).head(5)[["activation", "symmetry", "size", "law", "order", "predicted",
+                                                        "measured", "se", "z"]])
+glue("z3_heavy_share", 100 * float(heavy.mean()) if len(big) else 0.0)
+glue("within3", 100 * within3)
+glue("med_z", med_z)
+glue("n_resolved", len(resolved))
+_ = glue("rel1", 100 * rel1)
+
+# %% [markdown]
+# With $z = |\text{predicted} - \text{measured}|/\sqrt{\mathrm{se}^2 + \text{error}^2}$,
+# {glue:text}`within3:.1f` % of all predictions lie within $3$ standard errors and the median
+# $z$ is {glue:text}`med_z:.2f` (a correct prediction with Gaussian errors gives $0.67$). Where the
+# Monte Carlo run resolves a cumulant to better than $1\%$ ({glue:text}`n_resolved` cases),
+# {glue:text}`rel1:.1f` % of the predictions are within $1\%$ of it. The framework reads the
+# trained weights and predicts what they do to laws they never saw. Of the cases beyond three
+# standard errors, {glue:text}`z3_heavy_share:.0f` % are deep quadratic networks on heavy-tailed
+# laws (excess kurtosis of at least 1.5): their output is a polynomial of degree 4 or 8 in
+# exponential-like sites, whose high cumulants are carried by samples too rare for
+# {glue:text}`n_mc` blocks to contain, so there it is the Monte Carlo estimate (and its own
+# standard error) that fails, not the exact propagation.
+#
+# ## Where the Gaussian truncation breaks down
+#
+# The Gaussian truncation predicts the mean and variance only, treating every pre-activation as
+# Gaussian. For one hidden layer and Gaussian sites that is exact; it fails when the sites are far
+# from Gaussian, and when depth makes the hidden units non-Gaussian even for Gaussian sites. The
+# figure compares it with the (validated) predictions above.
+
+# %%
+v = pred[(pred["order"] == 2) & (pred["variance"] > 1e-12)].copy()  # constant-output networks have no shape
+v["gt_rel_err"] = (v["gaussian"] / v["predicted"] - 1).abs()
+m3 = pred[pred["order"] == 3].set_index(["member_id", "law"])
+m4 = pred[pred["order"] == 4].set_index(["member_id", "law"])
+key_idx = pd.MultiIndex.from_frame(v[["member_id", "law"]])
+v["skew"] = (m3.loc[key_idx, "predicted"].to_numpy() / m3.loc[key_idx, "sigma_n"].to_numpy())
+v["kurt"] = (m4.loc[key_idx, "predicted"].to_numpy() / m4.loc[key_idx, "sigma_n"].to_numpy())
+depths = sorted(v["depth"].unique())
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+rng = np.random.default_rng(S.seed)
+for k, d in enumerate(depths):
+    t = v[v["depth"] == d]
+    jitter = rng.uniform(-0.15, 0.15, len(t))
+    axes[0].scatter(t["law_kurtosis"] + 0.4 * (k - (len(depths) - 1) / 2) + jitter, t["gt_rel_err"].clip(lower=1e-12),
+                    s=8, alpha=0.6, label=f"depth {d}")
+axes[0].set_yscale("log")
+axes[0].axhline(0.01, color="k", ls=":", lw=1, label="1 %")
+axes[0].set_xlabel(r"excess kurtosis $\kappa_4$ of the input law (points spread by depth)")
+axes[0].set_ylabel(r"$|\kappa_2^{\rm Gauss}/\kappa'_2 - 1|$")
+axes[0].set_title("Variance error of the Gaussian truncation")
+axes[0].legend()
+for law in C.laws:
+    t = v[v["law"] == law]
+    axes[1].scatter(t["skew"].abs().clip(lower=1e-8), t["kurt"].abs().clip(lower=1e-8), s=8, alpha=0.6,
+                    color=LAW_COLOURS.get(law, "0.3"), label=law)
+axes[1].set_xscale("log")
+axes[1].set_yscale("log")
+axes[1].set_xlabel(r"$|\kappa'_3|/\sigma'^3$ (set to 0 by the truncation)")
+axes[1].set_ylabel(r"$|\kappa'_4|/\sigma'^4$ (set to 0 by the truncation)")
+axes[1].set_title("What the truncation drops")
+axes[1].legend(fontsize=7, markerscale=2)
+stamp(fig, f"every trained network x unseen law; {stamp_grid}")
+plt.show()
+gt_by = v.groupby(["depth", "law"])["gt_rel_err"].median().unstack()
+display(gt_by)
+worst = v.loc[v["gt_rel_err"].idxmax()]
+glue("gt_frac1", 100 * float((v["gt_rel_err"] > 0.01).mean()))
+glue("gt_med_d1", float(v[v["depth"] == depths[0]]["gt_rel_err"].median()))
+glue("gt_med_dmax", float(v[v["depth"] == depths[-1]]["gt_rel_err"].median()))
+glue("depth_max", int(depths[-1]))
+glue("gt_worst", float(worst["gt_rel_err"]))
+glue("gt_worst_law", worst["law"])
+glue("gt_worst_net", f"{worst['activation']} {worst['symmetry']} {worst['size']}")
+glue("gt_worst_law_med", gt_by.median(axis=0).idxmax())
+glue("kurt_med", float(v["kurt"].abs().median()))
+_ = glue("kurt_max", float(v["kurt"].abs().max()))
+
+# %% [markdown]
+# The truncation's variance is off by more than $1\%$ for {glue:text}`gt_frac1:.0f` % of the
+# (network, law) pairs. The median error is {glue:text}`gt_med_d1:.2e` for one hidden layer and
+# {glue:text}`gt_med_dmax:.2e` for depth {glue:text}`depth_max`; across laws it is largest for
+# {glue:text}`gt_worst_law_med`, and the worst case, {glue:text}`gt_worst:.2f` relative, is a
+# {glue:text}`gt_worst_net` network on {glue:text}`gt_worst_law` inputs. More importantly for the RG
+# question, it sets $\kappa'_3 = \kappa'_4 = 0$ by fiat, while the trained networks pass on
+# standardised kurtoses with a median of {glue:text}`kurt_med:.2f` and up to {glue:text}`kurt_max:.2g`
+# (right panel): the very quantities whose decay *is* the central limit theorem. The truncation can
+# describe the variance; it cannot judge whether a learned map flows to the Gaussian.
+#
+# Expanding the activation instead of the input law is the other natural way to go beyond the
+# Gaussian truncation. The comparison below puts every route side by side for the free tanh networks
+# of one and of two hidden layers (median over seeds of $z = |\text{prediction} - \text{Monte Carlo}|
+# /\mathrm{se}$, order 4, log scale).
+
+# %%
+cmp_rows = []
+cmp_laws = ("gaussian", "uniform", "laplace", "exponential")
+for d, w in spec.sizes[:2]:
+    sel = valid[(valid["activation"] == "tanh") & (valid["symmetry"] == "free") & (valid["depth"] == d)
+                & (valid["width"] == w) & (valid["task"] == spec.tasks[0])]
+    if not len(sel):
+        continue
+    tab = P.method_comparison(res.model(sel["member_id"].tolist()), cmp_laws, nodes=C.nodes, n_mc=C.n_mc,
+                              seed=S.seed)
+    tab["size"] = f"{d}x{w}"
+    cmp_rows.append(tab)
+cmp = pd.concat(cmp_rows, ignore_index=True)
+med = cmp[cmp["order"] == 4].groupby(["size", "method", "law"])["z"].median().unstack("law")[list(cmp_laws)]
+display(med)
+sizes_cmp = list(med.index.get_level_values(0).unique())
+fig, axes = plt.subplots(1, len(sizes_cmp), figsize=(6.2 * len(sizes_cmp), 3.8), squeeze=False)
+for ax, size in zip(axes[0], sizes_cmp):
+    m = med.loc[size]
+    xs = np.arange(len(cmp_laws))
+    width = 0.8 / len(m.index)
+    for j, method in enumerate(m.index):
+        ax.bar(xs + j * width, m.loc[method].clip(lower=1e-2, upper=1e12), width, label=method)
+    ax.axhline(3, color="k", ls=":", lw=1, label="z = 3")
+    ax.set_yscale("log")
+    ax.set_xticks(xs + 0.4 - width / 2, cmp_laws)
+    ax.set_xlabel("input law")
+    ax.set_ylabel(r"median $z$ of $\kappa'_4$")
+    ax.set_title(f"free tanh networks, size {size}")
+    ax.legend(fontsize=7)
+fig.suptitle("Which route through a non-polynomial activation survives: prediction error in standard errors")
+stamp(fig, f"task {spec.tasks[0]}, {C.n_mc} Monte Carlo blocks per network and law, {C.nodes} atoms, "
+           f"bars clipped to [1e-2, 1e12]")
+plt.show()
+methods_cmp = list(med.index.get_level_values(1).unique())
+herm_cols = sorted(m for m in methods_cmp if m.startswith("hermite"))
+quad_col = [m for m in methods_cmp if m.startswith("quadrature")][0]
+glue("herm_worst", float(med.xs(herm_cols[-1], level="method").max().max()))
+glue("herm_best_light", float(med.xs(herm_cols[-1], level="method")["uniform"].min()))
+glue("quad_worst", float(med.xs(quad_col, level="method").max().max()))
+_ = glue("gauss_k4_worst", float(med.xs("gaussian", level="method").max().max()))
+
+# %% [markdown]
+# Expanding $\tanh$ in Hermite polynomials (`hermite`) works on light-tailed inputs and one hidden
+# layer (median $z$ down to {glue:text}`herm_best_light:.1f` on uniform sites), but a polynomial that
+# fits $\tanh$ in the bulk grows without bound in the tails, and composing two of them through a second
+# layer makes it worse: the worst median $z$ of the highest Hermite order is
+# {glue:text}`herm_worst:.1e`. The Gaussian truncation, which predicts $\kappa'_4 = 0$, is off by
+# up to {glue:text}`gauss_k4_worst:.0f` standard errors. The moment-matched rule stays within
+# {glue:text}`quad_worst:.1f` standard errors in the median on every law, which is why the rest of the
+# chapter uses it for non-polynomial activations.
+#
+# ## The learned maps' flow in cumulant space
+#
+# Iterating (3.2) needs the law of a site at every level, not only a few of its cumulants: keeping
+# $\kappa_1..\kappa_K$ and setting the rest to zero breaks down for strongly nonlinear maps, where
+# such truncated sequences stop being the cumulants of any law. We therefore carry each level as its
+# {glue:text}`nodes`-atom Gauss rule: one learned step maps it exactly to a law on
+# $m^b$ atoms, which is compressed back to $m$ atoms that keep its first $2m-1$ moments (eq. 3.8,
+# `quadrature_flow`). Below, representative quadratic and tanh networks of every symmetry, iterated
+# from the {glue:text}`flow_law_name` law, against a Monte Carlo run of the same networks on
+# lattices.
+
+# %%
+glue("flow_law_name", C.flow_law)
+L = spec.measures.L
+size_rep = spec.sizes[min(1, len(spec.sizes) - 1)]
+task_rep = C.flow_law if C.flow_law in spec.tasks else spec.tasks[0]
+rep_acts = [a for a in ("quadratic", "tanh") if a in spec.activations]
+fig, axes = plt.subplots(len(rep_acts), 4, figsize=(13, 3.3 * len(rep_acts)), squeeze=False)
+exact_k = P.exact_flow(torch.tensor(get_law(C.flow_law).cumulants(4)), b, L).numpy()
+levels = np.arange(L + 1)
+rep_rows = []
+for r, act in enumerate(rep_acts):
+    sel = valid[(valid["activation"] == act) & (valid["depth"] == size_rep[0]) & (valid["width"] == size_rep[1])
+                & (valid["task"] == task_rep) & (valid["seed"] == spec.seeds[0])]
+    if not len(sel):  # every such network diverged
+        continue
+    model = res.model(sel["member_id"].tolist())
+    pf = P.predict_flow(model, C.flow_law, L, nodes=C.nodes).numpy()
+    km, sem = P.measure_flow(model, C.flow_law, L, C.n_flow_mc, seed=S.seed)
+    for j, sym in enumerate(sel["symmetry"]):
+        colour = f"C{j}"
+        for n in range(4):
+            ax = axes[r, n]
+            ax.plot(levels, np.clip(pf[:, j, n], -1e6, 1e6), "-", color=colour, label=sym if n == 0 else None)
+            ax.errorbar(levels, np.clip(km[:, j, n].numpy(), -1e6, 1e6), yerr=np.clip(sem[:, j, n].numpy(), 0, 1e6),
+                        fmt="o", ms=3, color=colour)
+        rep_rows.append({"activation": act, "symmetry": sym, "|kappa_1(L)|": abs(pf[-1, j, 0]),
+                         "|kappa_3(L)|": abs(pf[-1, j, 2]), "|kappa_4(L)|": abs(pf[-1, j, 3]),
+                         "kappa_2(L)": pf[-1, j, 1]})
+    for n in range(4):
+        ax = axes[r, n]
+        ax.plot(levels, exact_k[:, n], "k--", lw=1.2, label="exact RG" if n == 0 else None)
+        ax.set_yscale("symlog", linthresh=1e-3)
+        ax.set_xlabel("RG step $l$")
+        ax.set_ylabel(rf"$\kappa_{n + 1}(l)$")
+        ax.set_title(f"{act}: order {n + 1}")
+    axes[r, 0].legend(fontsize=7)
+fig.suptitle("Cumulant flow of learned maps: predicted (lines) and measured (points) against the exact flow")
+stamp(fig, f"size {size_rep[0]}x{size_rep[1]}, task {task_rep}, seed {spec.seeds[0]}, start {C.flow_law}, "
+           f"{C.nodes} atoms, {C.n_flow_mc} lattices of {b**L} sites for Monte Carlo")
+plt.show()
+rep_tab = pd.DataFrame(rep_rows)
+display(rep_tab)
+
+# %% [markdown]
+# Lines are the predicted flow, points the measured one. The exact flow (dashed) sends
+# $\kappa_3$ and $\kappa_4$ to zero geometrically and keeps $\kappa_1 = 0$, $\kappa_2 = 1$. The
+# eigenvalues of the learned flow linearised at the Gaussian point, $(0, 1, 0, 0)$, say how each
+# network's flow departs from it; the exact ones are $b^{1-n/2}$.
+
+# %%
+eig = P.eigen_table(res, state=4, nodes=min(C.nodes, 6))
+fig, axes = plt.subplots(1, 4, figsize=(13, 3.6), sharey=False)
+syms = list(spec.symmetries)
+ylo, yhi = 1e-4, 1e2
+n_out = int(((eig["eigenvalue"] < ylo) | (eig["eigenvalue"] > yhi)).sum())
+for n, ax in zip(range(1, 5), axes):
+    t = eig[eig["n"] == n]
+    data = [t[t["symmetry"] == s]["eigenvalue"].clip(ylo, yhi).to_numpy() for s in syms]
+    ax.boxplot(data, showfliers=True)
+    ax.set_ylim(ylo / 2, yhi * 2)
+    ax.set_xticks(range(1, len(syms) + 1), syms, rotation=40, ha="right")
+    ax.axhline(b ** (1 - n / 2), color="k", ls="--", lw=1, label=f"exact $b^{{1-{n}/2}}$")
+    ax.set_yscale("log")
+    ax.set_ylabel(rf"$|\lambda_{n}|$")
+    ax.set_title(f"eigenvalue {n}")
+    ax.legend(fontsize=7)
+fig.suptitle("Linearised learned flow at the Gaussian point, by symmetry (all trained networks)")
+stamp(fig, f"moduli sorted in decreasing order; {n_out} values outside [1e-4, 1e2] (constant or exploding "
+           f"networks) drawn at the border; {stamp_grid}")
+plt.show()
+eig_med = eig.groupby(["symmetry", "n"])["eigenvalue"].median().unstack()
+display(eig_med)
+for s, tag in (("free", "free"), ("tied-hidden", "tied")):
+    glue(f"lam3_{tag}", float(eig_med.loc[s, 3]) if s in eig_med.index else float("nan"))
+    glue(f"lam4_{tag}", float(eig_med.loc[s, 4]) if s in eig_med.index else float("nan"))
+glue("lam3_exact", b ** (-0.5))
+_ = glue("lam4_exact", b ** (-1.0))
+
+# %% [markdown]
+# Fixed points: the exact map has a whole line of Gaussian fixed points (any variance). A learned
+# map keeps at most isolated points of it; damped Newton from the unit-variance Gaussian finds the
+# nearest fixed point of the representative quadratic networks' flow (order-4 closure).
+
+# %%
+sel = valid[(valid["activation"] == "quadratic") & (valid["depth"] == size_rep[0]) & (valid["width"] == size_rep[1])
+            & (valid["task"] == task_rep) & (valid["seed"] == spec.seeds[0])]
+fp_rows = []
+if len(sel):
+    qmodel = res.model(sel["member_id"].tolist())
+    fp = P.flow_fixed_point(qmodel, [0.0, 1.0, 0.0, 0.0], "exact", max_iter=40)
+    for j, sym in enumerate(sel["symmetry"]):
+        k = fp.kappa[j].numpy()
+        fp_rows.append({"symmetry": sym, "converged": bool(fp.converged[j]), "kappa_1*": k[0], "kappa_2*": k[1],
+                        "kappa_3*": k[2], "kappa_4*": k[3],
+                        "distance from the Gaussian line": float(np.sqrt(k[0] ** 2 + k[2] ** 2 + k[3] ** 2)),
+                        "eigenvalue moduli": np.round(np.sort(np.abs(fp.eigenvalues[j].numpy()))[::-1], 3)})
+fp_tab = pd.DataFrame(fp_rows)
+display(fp_tab)
+conv = fp_tab[fp_tab["converged"]] if len(fp_tab) else fp_tab
+glue("fp_converged", int(len(conv)))
+glue("fp_total", len(fp_tab))
+glue("fp_k2_min", float(conv["kappa_2*"].min()) if len(conv) else float("nan"))
+glue("fp_k2_max", float(conv["kappa_2*"].max()) if len(conv) else float("nan"))
+glue("fp_d_min", float(conv["distance from the Gaussian line"].min()) if len(conv) else float("nan"))
+_ = glue("fp_d_max", float(conv["distance from the Gaussian line"].max()) if len(conv) else float("nan"))
+
+# %% [markdown]
+# Newton converged for {glue:text}`fp_converged` of the {glue:text}`fp_total` representative
+# networks. Instead of a line of fixed points at every variance, each learned map keeps isolated
+# ones, here at variances $\kappa_2^*$ from {glue:text}`fp_k2_min:.3f` to {glue:text}`fp_k2_max:.3f`,
+# and they are not Gaussian: their distance $(\kappa_1^{*2} + \kappa_3^{*2} + \kappa_4^{*2})^{1/2}$
+# from the Gaussian line ranges from {glue:text}`fp_d_min:.2e` to {glue:text}`fp_d_max:.2e`
+# (table above, per symmetry). A flow started at unit variance therefore drifts towards a
+# different variance and a different shape, which is what Chapter 2's successive-RG error
+# accumulates. The eigenvalues at
+# the Gaussian point (medians above: $|\lambda_3|$ = {glue:text}`lam3_free:.3f` for free against
+# {glue:text}`lam3_tied:.3f` for tied-hidden networks, exact {glue:text}`lam3_exact:.3f`;
+# $|\lambda_4|$ = {glue:text}`lam4_free:.3f` against {glue:text}`lam4_tied:.3f`, exact
+# {glue:text}`lam4_exact:.3f`) measure the learned map's own irrelevant directions.
+#
+# ## Predicting the successive-RG error of Chapter 2
+#
+# Chapter 2 measured, for every network, how far the cumulants of its learned flow end from the
+# exact ones after $l$ steps (`G3_dkappa`, against the exact flow of the same samples, which removes
+# most sampling noise). Here the same quantity is predicted from the weights alone,
+# $|\kappa_n^{\rm pred}(l) - b^{l(1-n/2)}\kappa_n|$, with the flow started from each network's own
+# training law.
+
+# %%
+t0 = time.perf_counter()
+flows = P.flow_table(res, nodes=C.nodes)
+print(f"flow predictions for {flows['member_id'].nunique()} networks in {time.perf_counter() - t0:.1f} s")
+n_sites_L = spec.measures.n_flow  # sites left at the last level
+floor = {n: 3 * np.sqrt(float(math.factorial(n)) / n_sites_L) for n in range(1, 5)}
+fl_L = flows[flows["level"] == L]
+fig, axes = plt.subplots(1, 4, figsize=(13, 3.9))
+stats = []
+for n, ax in zip(range(1, 5), axes):
+    t = fl_L[(fl_L["order"] == n)]
+    t = t[np.isfinite(t["predicted_dev"]) & np.isfinite(t["measured_ddev"])]
+    for s_i, sym in enumerate(spec.symmetries):
+        u = t[t["symmetry"] == sym]
+        ax.scatter(u["predicted_dev"].clip(1e-6, 1e6), u["measured_ddev"].clip(1e-6, 1e6), s=9, alpha=0.7,
+                   color=f"C{s_i}", label=sym)
+    lo, hi = 1e-6, min(1e6, max(1e-2, float(np.nanmax(np.r_[t["predicted_dev"], t["measured_ddev"]])) * 2))
+    ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="identity")
+    ax.axhline(floor[n], color="0.5", ls=":", lw=1, label="3 se noise floor")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(rf"predicted $|\Delta\kappa_{n}(L)|$")
+    ax.set_ylabel(rf"measured $|\Delta k_{n}(L)|$ (Chapter 2)")
+    ax.set_title(f"order {n}, l = L = {L}")
+    above = t[(t["measured_ddev"] > floor[n]) | (t["predicted_dev"] > floor[n])]
+    rho = spearmanr(t["predicted_dev"], t["measured_ddev"]).statistic if len(t) > 2 else np.nan
+    ratio = (above["predicted_dev"] / above["measured_ddev"]).to_numpy()
+    f2 = float(np.mean((ratio > 0.5) & (ratio < 2))) if len(above) else np.nan
+    stats.append({"order": n, "networks": len(t), "above floor": len(above), "Spearman rho": rho,
+                  "within factor 2 (above floor)": f2})
+axes[0].legend(fontsize=7)
+fig.suptitle("Successive-RG error after L steps (values clipped to [1e-6, 1e6]): predicted from the weights against measured in Chapter 2")
+stamp(fig, f"one point per network; {C.nodes}-atom closure; {stamp_grid}")
+plt.show()
+stats = pd.DataFrame(stats)
+display(stats)
+all_lv = flows[np.isfinite(flows["predicted_dev"]) & np.isfinite(flows["measured_ddev"])]
+rho_all = spearmanr(all_lv["predicted_dev"], all_lv["measured_ddev"]).statistic
+glue("rho_all", float(rho_all))
+glue("rho_min", float(stats["Spearman rho"].min()))
+glue("rho_max", float(stats["Spearman rho"].max()))
+glue("f2_med", 100 * float(stats["within factor 2 (above floor)"].median()))
+tied3 = fl_L[(fl_L["order"] == 3) & (fl_L["symmetry"] == "tied-hidden") & (fl_L["activation"] != "identity")]["predicted_dev"]
+free3 = fl_L[(fl_L["order"] == 3) & (fl_L["symmetry"] == "free") & (fl_L["activation"] != "identity")]["predicted_dev"]
+drift_ratio = float(tied3.median() / free3.median()) if len(tied3) and len(free3) else float("nan")
+glue("drift_ratio", drift_ratio)
+glue("drift_reading", verdict(drift_ratio > 1, "as expected from an even part that cannot cancel",
+                              "so the trained networks do not show the drift the analysis leads one to expect"))
+_ = glue("pred_elapsed", time.perf_counter() - t_start)
+
+# %% [markdown]
+# Over all levels and orders the rank correlation between predicted and measured deviations is
+# {glue:text}`rho_all:.2f`; at $l = L$ it ranges from {glue:text}`rho_min:.2f` to
+# {glue:text}`rho_max:.2f` across orders, and above the sampling-noise floor the median fraction of
+# networks predicted within a factor of two is {glue:text}`f2_med:.0f` %. Points below the dotted
+# line are networks whose deviation Chapter 2 could not resolve from its finite lattices. At
+# $l = L$ the tied-hidden networks (identity activation excluded) carry a median third-cumulant
+# deviation {glue:text}`drift_ratio:.2f` times that of free networks, {glue:text}`drift_reading`.
+#
+# ## Verdict on claim C3
+
+# %%
+analytic_ok = bool(no_solution and free["matches_rg"] and relu_ok and checks_ok)
+agree_ok = bool(within3 >= 0.9 and rho_all >= 0.5)
+trained_ok = bool(np.isfinite(drift_ratio) and drift_ratio > 1)
+c3 = analytic_ok and agree_ok and trained_ok
+glue("c3_analytic", verdict(analytic_ok, "holds", "fails"))
+glue("c3_agree", verdict(agree_ok, "holds", "fails"))
+glue("c3_trained", verdict(trained_ok, "holds", "fails"))
+glue("c3", verdict(c3, "supported", "not supported"))
+print(f"analytic: {analytic_ok}, predictions agree: {agree_ok}, tied-hidden drift larger: {trained_ok} -> C3 {c3}; "
+      f"chapter computations took {time.perf_counter() - t_start:.0f} s")
+
+# %% [markdown]
+# The three parts of the verdict are computed above: the analytic demonstration
+# {glue:text}`c3_analytic` (no tied-hidden solution of the cumulant recursion, the free
+# construction exact, the ReLU identity); the propagated cumulants agree with measurement
+# ({glue:text}`c3_agree`: at least 90 % within three standard errors and a rank correlation of at
+# least 0.5 with Chapter 2's successive-RG errors); and the trained tied-hidden networks drift more
+# in $\kappa_3$ than free ones ({glue:text}`c3_trained`). Claim C3 is therefore
+# **{glue:text}`c3`** by this book's runs.
