@@ -49,6 +49,19 @@ def test_every_chapter_has_a_parameters_cell_with_the_common_knobs():
         assert d["profile"] == "smoke" and d["device"] in ("auto", "cpu") and isinstance(d["seed"], int), ch.stem
 
 
+def test_the_table_of_contents_lists_every_chapter_in_order():
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    chapters = [f"notebooks/{ch.stem}" for ch in find_chapters(ROOT / "book")]
+    assert [f for f in files if f.startswith("notebooks/")] == chapters
+    for f in files:
+        if not f.startswith("notebooks/"):
+            assert (ROOT / "book" / f"{f}.md").is_file(), f
+    assert (ROOT / "book" / "_toc.yml").resolve() == (ROOT / "_toc.yml").resolve()
+
+
 def test_parse_parameters_rejects_code_and_needs_common_knobs():
     with pytest.raises(ValueError, match="name = literal"):
         parse_parameters('# %% tags=["parameters"]\nprofile = "smoke"\nx = f()\n')
