@@ -5,13 +5,16 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.rgsym-installed
+# `make book PROFILE=smoke` (or paper) executes every chapter whose notebook was not made with that
+# profile; left empty, current notebooks are reused whatever their profile and the rest run in smoke.
+PROFILE ?=
 
 .PHONY: book chapters html test test-fast bench clean
 
 book: chapters html
 
 chapters: $(STAMP)
-	$(BIN)/python -m rgsym.pipeline run
+	$(BIN)/python -m rgsym.pipeline run $(if $(PROFILE),-p profile $(PROFILE))
 
 html: $(STAMP)
 	. $(BIN)/activate && jupyter-book build book/

@@ -390,7 +390,6 @@ def best_tied_hidden_fit(alpha: float = 0.5, b: int = 2, law: str = "gaussian", 
     block, names, fun, grad = _tied_fit_problem(float(alpha), int(b), law)
     P = block.params
     a = sp.Float(alpha)
-    syms = [P[n] for n in names]
     rng = np.random.default_rng(seed)
     B = float(param_bound)
     bounds = [(-B, B)] * (b + 2) + [(None, None)]

@@ -31,6 +31,15 @@ def check_choice(kind: str, value: Any, choices: Iterable[Any]) -> Any:
     return value
 
 
+def check_int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
+    """Return ``value`` if it is an integer (not a bool) in ``[lo, hi]``, else raise a ``ValueError``
+    that names the allowed range."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
+        where = f"in [{lo}, {hi}]" if hi is not None else f">= {lo}"
+        raise ValueError(f"{name} must be an integer {where}, got {value!r}")
+    return value
+
+
 def check_profile(profile: str) -> str:
     """Validate a profile name (``'smoke'`` or ``'paper'``)."""
     return check_choice("profile", profile, PROFILES)

@@ -57,7 +57,7 @@ import torch
 from torch import nn
 
 from .activations import ACTIVATIONS, DEFAULT_ALPHA, Activation, get_activation
-from .config import check_choice
+from .config import check_choice, check_int
 from .graphs import (EDGE_VARIANTS, adjacency, check_block_size, check_lattice_size, import_pyg,
                      lattice_graph, n_edge_types, sparse_adjacency)
 
@@ -106,20 +106,10 @@ class GNNConfig:
     def __post_init__(self):
         check_block_size(self.b)
         for name, lo, hi in (("b", 2, 64), ("width", 1, 1024), ("depth", 1, MAX_GNN_DEPTH)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-                raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {v!r}")
-        check_choice("activation", self.activation, ACTIVATIONS)
+            check_int(name, getattr(self, name), lo, hi)
         check_choice("GNN symmetry", self.symmetry, GNN_SYMMETRIES)
         check_choice("edge variant", self.edges, EDGE_VARIANTS)
-        if self.activation == "quadratic":
-            a = DEFAULT_ALPHA if self.alpha is None else float(self.alpha)
-        else:
-            if self.alpha not in (None, 0, 0.0):
-                raise ValueError(f"alpha is a parameter of the 'quadratic' activation only, got {self.alpha!r}")
-            a = 0.0
-        object.__setattr__(self, "alpha", a)
-        get_activation(self.activation, a if self.activation == "quadratic" else None)
+        object.__setattr__(self, "alpha", get_activation(self.activation, self.alpha).alpha)
 
     @property
     def act(self) -> Activation:
@@ -726,42 +716,18 @@ def gnn_source_hash() -> str:
 
 def _train_gnn_chunk(spec: GNNSweepSpec, members, ids, key: str, src: str, device, progress: bool, desc: str,
                      threads: int | None = 1) -> dict:
-    import datetime as _dt
-    import time
-
-    import rgsym
-
-    from .config import describe_device
-    from .measures import evaluate
-    from .training import train_ensemble
+    """Train and measure one chunk of GNNs (one edge variant); returns the payload that is cached."""
+    from .sweeps import train_and_measure
 
     edges = members[0].config.edges
     tc = spec.train_config(edges)
     model = EnsembleGNN([m.config for m in members], [m.seed for m in members], dtype=tc.torch_dtype,
                         device=device, context=spec.context(edges))
-    tasks, seeds = [m.task for m in members], [m.seed for m in members]
-    t0 = time.perf_counter()
-    res = train_ensemble(model, tasks, seeds, tc, device=device, progress=progress, desc=desc, threads=threads)
-    df = evaluate(model, tasks, spec.measures, device=device, threads=threads)
-    df["member"] = [ids[i] for i in df["member"]]
-    raw = {k: ([x.cpu() for x in v] if isinstance(v, list) else v.cpu()) for k, v in model.raw().items()}
-    return {
-        "key": key,
-        "member_ids": list(map(int, ids)),
-        "raw": raw,
-        "log_steps": list(map(int, res.log_steps)),
-        "train_loss": torch.as_tensor(res.train_loss),
-        "final_loss": torch.as_tensor(res.final_loss),
-        "diverged": torch.as_tensor(res.diverged),
-        "diverged_step": torch.as_tensor(res.diverged_step),
-        "measures": {col: df[col].tolist() for col in df.columns},
-        "provenance": {
-            "device": describe_device(model.readout.device), "torch": str(torch.__version__),
-            "rgsym": rgsym.__version__, "source_hash": src,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "train_seconds": res.wall_time, "total_seconds": time.perf_counter() - t0,
-        },
-    }
+    payload = train_and_measure(model, members, ids, tc, spec.measures, key=key, src=src, device=device,
+                                progress=progress, desc=desc, threads=threads)
+    payload["raw"] = {k: ([x.detach().cpu() for x in v] if isinstance(v, list) else v.detach().cpu())
+                      for k, v in model.raw().items()}
+    return payload
 
 
 def _sweep_result_class():
@@ -802,34 +768,6 @@ def gnn_sweep_result_class():
 
 _RESULT_CLASS = None
 
-GNN_MEMBER_EXTRA = ("edges", "model")
-
-
-def _gnn_tables(spec: GNNSweepSpec, members, payloads: dict):
-    import pandas as pd
-
-    from .sweeps import MEMBER_COLUMNS
-
-    rows = []
-    for key, p in payloads.items():
-        prov = p["provenance"]
-        for pos, mid in enumerate(p["member_ids"]):
-            m = members[mid]
-            c = m.config
-            rows.append((mid, c.b, c.depth, c.width, c.size_label, c.n_params, c.activation, c.alpha, c.symmetry,
-                         c.antisymmetrised, m.task, m.seed, bool(p["diverged"][pos]), int(p["diverged_step"][pos]),
-                         float(p["final_loss"][pos]), key, prov["device"], prov["torch"], prov["source_hash"],
-                         prov["created"], c.edges, "GNN"))
-    cols = list(MEMBER_COLUMNS) + list(GNN_MEMBER_EXTRA)
-    mem = pd.DataFrame(rows, columns=cols).sort_values("member_id").reset_index(drop=True)
-    parts = [pd.DataFrame(p["measures"]) for p in payloads.values()]
-    meas = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["member", "measure", "family", "law", "scale", "level", "order", "value"])
-    meas = meas.rename(columns={"member": "member_id"})
-    tab = mem.merge(meas, on="member_id", how="inner").sort_values(["member_id"], kind="stable").reset_index(drop=True)
-    return mem, tab
-
-
 def run_gnn_sweep(spec: GNNSweepSpec, *, device=None, progress: bool | None = None, max_chunks: int | None = None,
                   only: Iterable[int] | None = None, threads: int | None = 1, workers: int = 1):
     """Train and measure every member of ``spec`` with the engine of Chapter 2 (cached chunks are loaded).
@@ -843,14 +781,13 @@ def run_gnn_sweep(spec: GNNSweepSpec, *, device=None, progress: bool | None = No
     """
     import os
 
-    from . import cache
-
     if progress is None:
         progress = not os.environ.get("RGSYM_QUIET")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    from .sweeps import execute_chunks, member_tables
+
     src = gnn_source_hash()
-    store = cache.Store(GNN_NAMESPACE)
     members = spec.members()
     gpu = device is not None and torch.device(device).type != "cpu"
     chunks = spec.chunks(split_heavy=not gpu)
@@ -860,31 +797,12 @@ def run_gnn_sweep(spec: GNNSweepSpec, *, device=None, progress: bool | None = No
         if bad:
             raise ValueError(f"member ids {sorted(bad)} are not in this sweep (0..{len(members) - 1})")
         chunks = [ids for ids in chunks if want.intersection(ids)]
-    payloads, todo = {}, []
-    for ci, ids in enumerate(chunks):
-        key = _gnn_chunk_key(spec, [members[i] for i in ids], src)
-        if key in store:
-            payloads[key] = store.get(key)
-        else:
-            todo.append((ci, ids, key))
-    n_cached = len(payloads)
-    if max_chunks is not None:
-        todo = todo[:max_chunks]
-    from tqdm.auto import tqdm
-
-    if workers > 1 and len(todo) > 1 and not gpu:
-        for key in _run_gnn_parallel(spec, todo, src, workers, threads, progress):
-            payloads[key] = store.get(key)
-    else:
-        for ci, ids, key in tqdm(todo, desc="GNN sweep chunks", disable=not progress or len(todo) < 2, leave=False):
-            cm = [members[i] for i in ids]
-            c0 = cm[0].config
-            desc = f"GNN chunk {ci + 1}/{len(chunks)} ({c0.size_label} {c0.edges}, {len(cm)} nets)"
-            payload = _train_gnn_chunk(spec, cm, ids, key, src, device, progress, desc, threads)
-            store.put(key, payload)
-            payloads[key] = payload
-    mem, tab = _gnn_tables(spec, members, payloads)
-    return gnn_sweep_result_class()(spec, mem, tab, payloads, len(todo), n_cached)
+    payloads, n_trained, n_cached = execute_chunks(
+        spec, chunks, namespace=GNN_NAMESPACE, src=src, key_fn=_gnn_chunk_key, train_fn=_train_gnn_chunk,
+        worker_fn=_gnn_worker, cost_fn=_gnn_chunk_cost, label="GNN sweep chunks", device=device, gpu=gpu,
+        progress=progress, max_chunks=max_chunks, threads=threads, workers=workers)
+    mem, tab = member_tables(members, payloads, extra={"edges": lambda m: m.config.edges, "model": lambda m: "GNN"})
+    return gnn_sweep_result_class()(spec, mem, tab, payloads, n_trained, n_cached)
 
 
 def _gnn_worker(spec: GNNSweepSpec, ids: list, key: str, src: str, threads) -> str:
@@ -897,27 +815,11 @@ def _gnn_worker(spec: GNNSweepSpec, ids: list, key: str, src: str, threads) -> s
     return key
 
 
-def _run_gnn_parallel(spec, todo, src, workers, threads, progress):
-    """Train the chunks ``todo`` in ``workers`` spawned processes, most expensive first."""
-    import concurrent.futures as cf
-    import multiprocessing as mp
-
-    from tqdm.auto import tqdm
-
-    members = spec.members()
-
-    def cost(ids):
-        c = members[ids[0]].config
-        sites = spec.context(c.edges)
-        per = c.width * c.width * c.depth * sites * (1 + (c.n_edge_types if c.weights == "broken" else 1))
-        return len(ids) * (per + 200) * (2 if c.antisymmetrised else 1)
-
-    order = sorted(todo, key=lambda t: -cost(t[1]))
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-        futures = [pool.submit(_gnn_worker, spec, ids, key, src, threads) for _, ids, key in order]
-        for f in tqdm(cf.as_completed(futures), total=len(futures), desc="GNN sweep chunks", disable=not progress,
-                      leave=False):
-            yield f.result()
+def _gnn_chunk_cost(spec: GNNSweepSpec, ids) -> float:
+    c = spec.members()[ids[0]].config
+    sites = spec.context(c.edges)
+    per = c.width * c.width * c.depth * sites * (1 + (c.n_edge_types if c.weights == "broken" else 1))
+    return len(ids) * (per + 200) * (2 if c.antisymmetrised else 1)
 
 
 def member_ids(spec, **where) -> list[int]:

@@ -42,8 +42,8 @@ from typing import Iterable, Sequence
 import torch
 from torch import nn
 
-from .activations import ACTIVATIONS, DEFAULT_ALPHA, Activation, get_activation
-from .config import check_choice
+from .activations import Activation, get_activation
+from .config import check_choice, check_int
 
 SYMMETRY_FLAGS = ("perm-in", "tied-hidden", "odd")
 """The elementary constraints; a symmetry name is ``'free'`` or a ``+``-joined combination."""
@@ -92,19 +92,9 @@ class MLPConfig:
 
     def __post_init__(self):
         for name, lo, hi in (("b", 2, 1024), ("width", 1, 4096), ("depth", 1, MAX_DEPTH)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-                raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {v!r}")
-        check_choice("activation", self.activation, ACTIVATIONS)
+            check_int(name, getattr(self, name), lo, hi)
         check_choice("symmetry", self.symmetry, SYMMETRIES)
-        if self.activation == "quadratic":
-            a = DEFAULT_ALPHA if self.alpha is None else float(self.alpha)
-        else:
-            if self.alpha not in (None, 0, 0.0):
-                raise ValueError(f"alpha is a parameter of the 'quadratic' activation only, got {self.alpha!r}")
-            a = 0.0
-        object.__setattr__(self, "alpha", a)
-        get_activation(self.activation, a if self.activation == "quadratic" else None)
+        object.__setattr__(self, "alpha", get_activation(self.activation, self.alpha).alpha)
 
     # -- derived facts -------------------------------------------------------------------
     @property

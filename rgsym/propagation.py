@@ -84,7 +84,7 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import product
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -933,7 +933,6 @@ def gauss_rule(kappa, nodes: int, tol: float = 1e-10):
     if kappa.shape[-1] < max(2 * m - 1, 2):
         raise ValueError(f"a {m}-point Gauss rule needs cumulants up to order {max(2 * m - 1, 2)}, "
                          f"got {kappa.shape[-1]}")
-    E = kappa.shape[0]
     mu, var = kappa[:, 0], kappa[:, 1]
     if (var < 0).any():
         raise ValueError("the variance kappa_2 must be >= 0")

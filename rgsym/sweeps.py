@@ -166,19 +166,30 @@ def _train_chunk(spec: SweepSpec, members: Sequence[Member], ids: Sequence[int],
     """Train and measure one chunk; returns the payload that is cached."""
     dtype = spec.train.torch_dtype
     model = EnsembleMLP([m.config for m in members], [m.seed for m in members], dtype=dtype, device=device)
-    tasks, seeds = [m.task for m in members], [m.seed for m in members]
-    t0, c0 = time.perf_counter(), time.process_time()
-    res = train_ensemble(model, tasks, seeds, spec.train, device=device, progress=progress, desc=desc,
-                         threads=threads)
-    df = evaluate(model, tasks, spec.measures, device=device, threads=threads)
-    df["member"] = [ids[i] for i in df["member"]]
+    payload = train_and_measure(model, members, ids, spec.train, spec.measures, key=key, src=src, device=device,
+                                progress=progress, desc=desc, threads=threads)
+    payload["weights"] = [w.detach().cpu() for w in model.weights]
+    payload["biases"] = [c.detach().cpu() for c in model.biases]
+    return payload
+
+
+def train_and_measure(model, members: Sequence[Member], ids: Sequence[int], train: TrainConfig,
+                      measures: MeasureConfig, *, key: str, src: str, device, progress: bool, desc: str,
+                      threads: int | None = 1) -> dict:
+    """Train an ensemble (MLP or GNN) on its members' tasks, measure it, and return the cacheable
+    payload shared by every sweep: losses, divergence flags, the tidy measures and provenance (the
+    caller adds the trained parameters)."""
     import rgsym
 
+    tasks, seeds = [m.task for m in members], [m.seed for m in members]
+    t0, c0 = time.perf_counter(), time.process_time()
+    res = train_ensemble(model, tasks, seeds, train, device=device, progress=progress, desc=desc, threads=threads)
+    df = evaluate(model, tasks, measures, device=device, threads=threads)
+    df["member"] = [ids[i] for i in df["member"]]
+    where = torch.device(device) if device is not None else next(model.parameters()).device
     return {
         "key": key,
         "member_ids": list(map(int, ids)),
-        "weights": [w.detach().cpu() for w in model.weights],
-        "biases": [c.detach().cpu() for c in model.biases],
         "log_steps": list(map(int, res.log_steps)),
         "train_loss": torch.as_tensor(res.train_loss),
         "final_loss": torch.as_tensor(res.final_loss),
@@ -186,9 +197,8 @@ def _train_chunk(spec: SweepSpec, members: Sequence[Member], ids: Sequence[int],
         "diverged_step": torch.as_tensor(res.diverged_step),
         "measures": {col: df[col].tolist() for col in df.columns},
         "provenance": {
-            "device": describe_device(torch.device(device) if device is not None else model.weights[0].device),
-            "torch": str(torch.__version__), "rgsym": str(rgsym.__version__), "source_hash": src,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "device": describe_device(where), "torch": str(torch.__version__), "rgsym": str(rgsym.__version__),
+            "source_hash": src, "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "train_seconds": res.wall_time, "total_seconds": time.perf_counter() - t0,
             "cpu_seconds": time.process_time() - c0,
         },
@@ -271,12 +281,31 @@ def run_sweep(spec: SweepSpec, *, device=None, progress: bool | None = None, max
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     src = cache.source_hash()
-    store = cache.Store(NAMESPACE)
+    gpu = device is not None and torch.device(device).type != "cpu"
+    payloads, n_trained, n_cached = execute_chunks(
+        spec, spec.chunks(), namespace=NAMESPACE, src=src, key_fn=_chunk_key, train_fn=_train_chunk,
+        worker_fn=_worker, cost_fn=_chunk_cost, label="sweep chunks", device=device, gpu=gpu, progress=progress,
+        max_chunks=max_chunks, threads=threads, workers=workers)
+    mem, tab = member_tables(spec.members(), payloads)
+    return SweepResult(spec, mem, tab, payloads, n_trained, n_cached)
+
+
+def execute_chunks(spec, chunks: Sequence[Sequence[int]], *, namespace: str, src: str, key_fn, train_fn, worker_fn,
+                   cost_fn, label: str, device, gpu: bool, progress: bool, max_chunks: int | None,
+                   threads: int | None, workers: int) -> tuple[dict, int, int]:
+    """Load the cached chunks of a sweep (MLP or GNN) and train the missing ones, sequentially or in
+    ``workers`` spawned processes (most expensive first, by ``cost_fn(spec, ids)``); every chunk is
+    cached as soon as it is done, so an interrupted sweep resumes where it stopped.
+
+    Returns ``(payloads by chunk key, chunks trained now, chunks loaded from the cache)``.
+    """
+    from tqdm import tqdm
+
+    store = cache.Store(namespace)
     members = spec.members()
     payloads, todo = {}, []
-    chunks = spec.chunks()
     for ci, ids in enumerate(chunks):
-        key = _chunk_key(spec, [members[i] for i in ids], src)
+        key = key_fn(spec, [members[i] for i in ids], src)
         if key in store:
             payloads[key] = store.get(key)
         else:
@@ -284,56 +313,46 @@ def run_sweep(spec: SweepSpec, *, device=None, progress: bool | None = None, max
     n_cached = len(payloads)
     if max_chunks is not None:
         todo = todo[:max_chunks]
-    from tqdm import tqdm
-
-    gpu = device is not None and torch.device(device).type != "cpu"
     if workers > 1 and len(todo) > 1 and not gpu:
-        for key in _run_parallel(spec, todo, src, workers, threads, progress):
-            payloads[key] = store.get(key)
+        import concurrent.futures as cf
+        import multiprocessing as mp
+
+        order = sorted(todo, key=lambda t: -cost_fn(spec, t[1]))
+        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+            futures = [pool.submit(worker_fn, spec, ids, key, src, threads) for _, ids, key in order]
+            for f in tqdm(cf.as_completed(futures), total=len(futures), desc=label, disable=not progress,
+                          leave=False):
+                key = f.result()
+                payloads[key] = store.get(key)
     else:
-        outer = tqdm(todo, desc="sweep chunks", disable=not progress or len(todo) < 2, leave=False)
-        for ci, ids, key in outer:
+        for ci, ids, key in tqdm(todo, desc=label, disable=not progress or len(todo) < 2, leave=False):
             cm = [members[i] for i in ids]
-            desc = f"chunk {ci + 1}/{len(chunks)} ({cm[0].config.size_label} {cm[0].config.activation}, {len(cm)} nets)"
-            payload = _train_chunk(spec, cm, ids, key, src, device, progress, desc, threads)
+            c0 = cm[0].config
+            desc = f"chunk {ci + 1}/{len(chunks)} ({c0.size_label} {c0.activation}, {len(cm)} nets)"
+            payload = train_fn(spec, cm, ids, key, src, device, progress, desc, threads)
             store.put(key, payload)
             payloads[key] = payload
-        outer.close()
-    mem, tab = _tables(spec, members, payloads)
-    return SweepResult(spec, mem, tab, payloads, len(todo), n_cached)
+    return payloads, len(todo), n_cached
+
+
+def _chunk_cost(spec: SweepSpec, ids: Sequence[int]) -> float:
+    c = spec.members()[ids[0]].config
+    return len(ids) * c.width * (c.b + (c.depth - 1) * c.width + 1) * (2 if c.antisymmetrised else 1)
 
 
 def _worker(spec: SweepSpec, ids: list, key: str, src: str, threads) -> str:
     """Train one chunk in a worker process and cache it; returns its key."""
     members = spec.members()
-    cm = [members[i] for i in ids]
-    payload = _train_chunk(spec, cm, ids, key, src, None, False, "", threads)
+    payload = _train_chunk(spec, [members[i] for i in ids], ids, key, src, None, False, "", threads)
     cache.Store(NAMESPACE).put(key, payload)
     return key
 
 
-def _run_parallel(spec, todo, src, workers, threads, progress):
-    """Train the chunks ``todo`` in ``workers`` spawned processes, most expensive first."""
-    import concurrent.futures as cf
-    import multiprocessing as mp
-
-    from tqdm import tqdm
-
-    members = spec.members()
-
-    def cost(ids):
-        c = members[ids[0]].config
-        return len(ids) * c.width * (c.b + (c.depth - 1) * c.width + 1) * (2 if c.antisymmetrised else 1)
-
-    order = sorted(todo, key=lambda t: -cost(t[1]))
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-        futures = [pool.submit(_worker, spec, ids, key, src, threads) for _, ids, key in order]
-        for f in tqdm(cf.as_completed(futures), total=len(futures), desc="sweep chunks", disable=not progress,
-                      leave=False):
-            yield f.result()
-
-
-def _tables(spec: SweepSpec, members: list[Member], payloads: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+def member_tables(members: Sequence[Member], payloads: dict, extra: dict | None = None
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The members table (one row per trained member, :data:`MEMBER_COLUMNS` plus the ``extra``
+    columns, each a function of a member) and the tidy measures table (members joined to measures)."""
+    extra = extra or {}
     rows = []
     for key, p in payloads.items():
         prov = p["provenance"]
@@ -343,8 +362,9 @@ def _tables(spec: SweepSpec, members: list[Member], payloads: dict) -> tuple[pd.
             rows.append((mid, c.b, c.depth, c.width, c.size_label, c.n_params, c.activation, c.alpha, c.symmetry,
                          c.antisymmetrised, m.task, m.seed, bool(p["diverged"][pos]), int(p["diverged_step"][pos]),
                          float(p["final_loss"][pos]), key, prov["device"], prov["torch"], prov["source_hash"],
-                         prov["created"]))
-    mem = pd.DataFrame(rows, columns=list(MEMBER_COLUMNS)).sort_values("member_id").reset_index(drop=True)
+                         prov["created"], *(fn(m) for fn in extra.values())))
+    cols = list(MEMBER_COLUMNS) + list(extra)
+    mem = pd.DataFrame(rows, columns=cols).sort_values("member_id").reset_index(drop=True)
     parts = [pd.DataFrame(p["measures"]) for p in payloads.values()]
     meas = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
         columns=["member", "measure", "family", "law", "scale", "level", "order", "value"])
