@@ -164,7 +164,8 @@ display(lin_summary.style.format({"rms_z": "{:.2f}", "max_abs_z": "{:.2f}", "med
                                   "frac_within_3se": "{:.1%}"}))
 glue("lin_n", len(lin)); glue("lin_rms", float(np.sqrt(np.mean(lin.z ** 2))))
 glue("lin_within", float(np.mean(np.abs(lin.z) < 3)))
-glue("lin_ok", verdict(np.sqrt(np.mean(lin.z ** 2)) < 2, "agrees", "does NOT agree"))
+lin_agree = bool(np.sqrt(np.mean(lin.z ** 2)) < 2)
+glue("lin_ok", verdict(lin_agree, "agrees", "does not agree"))
 
 # %% [markdown]
 # Over {glue:text}`lin_n` comparisons (every feature, point, order and law) the exact propagation
@@ -228,23 +229,32 @@ finish(fig, stamp_base + f"; laws: {', '.join(laws)}", bottom=0.07)
 
 # %%
 main_rows = full[[p == gp.main_predictor(nets[n]) for p, n in zip(full.predictor, full.network)]]
-light = main_rows[main_rows.law != "exponential"]
-heavy = main_rows[main_rows.law == "exponential"]
+# laws with tails heavier than a Gaussian's (excess kurtosis > 0) make order-3/4 k-statistics unreliable
+heavy_laws = [l for l in laws if float(get_law(l).cumulants(4)[3]) > 0]
+light = main_rows[~main_rows.law.isin(heavy_laws)]
+heavy = main_rows[main_rows.law.isin(heavy_laws)]
 summ = gp.agreement(main_rows, by=["law", "order"])
 display(summ.pivot(index="law", columns="order", values="rms_z").style.format("{:.2f}")
         .set_caption("root-mean-square z-score of the main prediction, by law and order"))
 glue("main_n", len(main_rows)); glue("main_rms_light", float(np.sqrt(np.mean(light.z ** 2))))
 glue("main_within_light", float(np.mean(np.abs(light.z) < 3)))
 glue("main_rel_light", float(light.rel.median()))
-glue("main_ok", verdict(np.sqrt(np.mean(light.z ** 2)) < 2, "agree", "do NOT agree"))
+main_agree = bool(np.sqrt(np.mean(light.z ** 2)) < 2)
+glue("main_ok", verdict(main_agree, "agree", "do not agree"))
+glue("light_laws", ", ".join(l for l in laws if l not in heavy_laws))
+glue("heavy_laws", ", ".join(heavy_laws) if heavy_laws else "none")
+_ = glue("main_conclusion", "The extension of the propagation from MLPs to message passing therefore holds layer by "
+         "layer inside the trained networks, as the paper reports." if main_agree else
+         "On these laws the extension of the propagation to message passing is therefore not confirmed within the "
+         "sampling error; the table above shows which laws and orders carry the excess.")
 
 # %% [markdown]
-# On the laws with light tails the propagated cumulants {glue:text}`main_ok` with the measured ones:
+# On the laws whose tails are no heavier than a Gaussian's (excess kurtosis at most zero:
+# {glue:text}`light_laws`) the propagated cumulants {glue:text}`main_ok` with the measured ones:
 # root-mean-square z-score {glue:text}`main_rms_light:.2f`, {glue:text}`main_within_light:.1%` within three
 # standard errors, median relative deviation {glue:text}`main_rel_light:.1e`, over all features, points
-# and orders 1-4, on the training law and the unseen ones alike. The extension of the propagation from
-# MLPs to message passing therefore holds layer by layer inside the trained networks, as the paper
-# reports.
+# and orders 1-4, on the training law and the unseen ones alike (the pass mark, fixed in advance, is a
+# root-mean-square z-score below 2). {glue:text}`main_conclusion`
 
 # %%
 if len(heavy):
@@ -253,12 +263,13 @@ if len(heavy):
         small_n = max(n_mc // 8, 2**10)
         redo = []
         for name in nonlin:
-            m = nets[name]
-            meas = gp.measure_node_cumulants(m, "exponential", n_samples=small_n, seed=seed + 1, se="batches",
-                                             n_batches=N_BATCHES)
-            pred = gp.predict_node_cumulants(m, "exponential", method=gp.main_predictor(m), nodes=NODES) \
-                if gp.main_predictor(m) == "quadrature" else gp.predict_node_cumulants(m, "exponential")
-            redo.append(gp.compare(pred, meas).assign(network=name))
+            for law in heavy_laws:
+                m = nets[name]
+                meas = gp.measure_node_cumulants(m, law, n_samples=small_n, seed=seed + 1, se="batches",
+                                                 n_batches=N_BATCHES)
+                pred = gp.predict_node_cumulants(m, law, method=gp.main_predictor(m), nodes=NODES) \
+                    if gp.main_predictor(m) == "quadrature" else gp.predict_node_cumulants(m, law)
+                redo.append(gp.compare(pred, meas).assign(network=name, law=law))
         redo = pd.concat(redo)
     redo = redo[redo.order >= 3]
     dev_big = float((big.pred - big.meas).abs().median()); dev_small = float((redo.pred - redo.meas).abs().median())
@@ -270,9 +281,9 @@ else:
     glue("heavy_trend", "was not measured")
 
 # %% [markdown]
-# The centred exponential law is the exception, and an instructive one. Its orders 3 and 4 at the
-# deeper points give a root-mean-square z-score of {glue:text}`heavy_rms:.1f`. A quadratic layer turns the
-# exponential tail of the sites into a stretched-exponential tail of the features, and the k-statistics
+# The laws with exponential tails ({glue:text}`heavy_laws`) are the exception, and an instructive one.
+# Their orders 3 and 4 give a root-mean-square z-score of {glue:text}`heavy_rms:.1f`. A quadratic layer
+# turns the exponential tail of the sites into a stretched-exponential tail of the features, and the k-statistics
 # of order 3 and 4 are then dominated by rare, huge draws: they are unbiased but so skewed that a
 # typical Monte Carlo run undershoots, and the error estimate undershoots with it. The deviation is a
 # property of the sampling, not of the propagation: the median deviation between prediction and
@@ -336,7 +347,7 @@ glue("act_ratio", float(np.exp(np.log(act3.ratio.replace(np.inf, np.nan)).median
 division = ((act3.verdict == "creates").sum() > (act3.verdict == "removes").sum()
             and (mp3.verdict == "removes").sum() >= (mp3.verdict == "creates").sum()
             and (ro.verdict == "removes").sum() > len(ro) / 2)
-glue("division_ok", verdict(division, "show", "do NOT show"))
+glue("division_ok", verdict(division, "show", "do not show"))
 
 # %% [markdown]
 # Counting over the {glue:text}`n_nonlin` networks, the training law and one unseen law, and the orders
@@ -354,12 +365,13 @@ glue("division_ok", verdict(division, "show", "do NOT show"))
 #
 # ## Where the truncations fail
 #
-# The same comparison for the two truncations. For each law, predictor and order, the table gives the
+# The same comparison for the two truncations, on the laws whose Monte Carlo reference is reliable
+# ({glue:text}`light_laws`). For each law, predictor and order, the table gives the
 # first point of the forward pass at which the root-mean-square z-score over the features exceeds
 # {glue:text}`z_fail:.0f` (blank: the prediction holds everywhere).
 
 # %%
-ff = gp.first_failures(full[full.law != "exponential"], threshold=Z_FAIL, by=("network", "law", "predictor", "order"))
+ff = gp.first_failures(full[~full.law.isin(heavy_laws)], threshold=Z_FAIL, by=("network", "law", "predictor", "order"))
 trunc = ff[ff.predictor.isin(["gaussian", "closure"])]
 display(trunc.pivot_table(index=["network", "predictor", "law"], columns="order", values="point", aggfunc="first")
         .fillna("").style.set_caption(f"first failing point (rms z > {Z_FAIL:g})"))
@@ -388,7 +400,30 @@ glue("main_fail", int((mainff.point != "").sum())); glue("main_ff_n", len(mainff
 #   non-Gaussian laws, and the error is passed on to every later layer.
 # * The full propagation fails at {glue:text}`main_fail` of {glue:text}`main_ff_n` (law, order) pairs.
 #
-# In short, the cumulant picture of message passing is exact when no order is dropped, and the part of
-# it that can fail is the truncation: a GNN layer, like an MLP layer, mixes orders through its
+# In short, the cumulant picture of message passing holds when no order is dropped and the Monte Carlo
+# reference can be trusted, and the part of it that fails is the truncation: a GNN layer, like an MLP layer, mixes orders through its
 # nonlinearity, so a faithful account of order $n$ after $D$ quadratic layers needs the input cumulants up
 # to order $2^D n$.
+
+# %% [markdown]
+# ## Verdict on claim C4
+#
+# Claim C4 says that cumulant propagation carries over to GNNs and shows, layer by layer, what each
+# layer does to the distribution. The chapter tested three parts of it, each with a pass mark fixed
+# before the runs: exact propagation through linear message passing matches Monte Carlo
+# (root-mean-square z below 2), the full propagation matches it inside the trained nonlinear GNNs on
+# the laws with a reliable reference (the same mark), and the per-layer counts show aggregation and
+# pooling removing higher orders while the activations create them.
+
+# %%
+c4_parts = {"linear message passing is exact": lin_agree, "trained GNNs, layer by layer": main_agree,
+            "which layer creates and which removes": bool(division)}
+display(pd.DataFrame({"part": list(c4_parts), "holds": list(c4_parts.values())}))
+glue("c4_n", sum(c4_parts.values())); glue("c4_parts", len(c4_parts))
+_ = glue("c4", verdict(all(c4_parts.values()), "supported",
+                       "partly supported" if any(c4_parts.values()) else "not supported"))
+
+# %% [markdown]
+# **Verdict:** claim C4 is **{glue:text}`c4`** by these runs ({glue:text}`c4_n` of
+# {glue:text}`c4_parts` parts hold).
+
