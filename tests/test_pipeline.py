@@ -158,3 +158,17 @@ def test_failed_chapter_is_reported_and_kept_apart(repo):
         run_chapters(["99"], {"b": 1}, book_dir=book, log=lambda *_: None)
     assert (book / "notebooks" / "_failed" / "99_tiny.ipynb").exists()
     assert not (book / "notebooks" / "99_tiny.ipynb").exists()
+
+
+def test_benchmark_headlines_check_targets():
+    from rgsym.pipeline.tables import benchmark_results, headlines
+
+    h = headlines("bench_propagation", {"network": "n", "order": 4, "propagation_ms": 60.0, "target_ms": 50.0,
+                                        "target_met": False, "rows": []})
+    assert h[0]["measured"] == "60.0 ms" and h[0]["met"] == "NO"
+    h = headlines("bench_logging", {"target_extra_fraction": 0.2,
+                                    "rows": [{"ensemble": "e", "extra_fraction": 0.25}]})
+    assert h[0]["met"] == "NO" and h[0]["measured"] == "+25.0%"
+    assert headlines("bench_unknown", {"x": 1}) == []
+    for name, data in benchmark_results(ROOT):
+        assert headlines(name, data), f"no headline extracted from benchmarks/results/{name}.json"

@@ -176,7 +176,7 @@ class BenchmarksDirective(SphinxDirective):
     """``{rgsym-benchmarks}``: the results of every script in ``benchmarks/`` as tables."""
 
     def run(self):
-        from .tables import benchmark_results
+        from .tables import benchmark_results, headlines
 
         _mark_dynamic(self.env)
         root = repo_root(self.env.srcdir)
@@ -184,14 +184,21 @@ class BenchmarksDirective(SphinxDirective):
         results = benchmark_results(root)
         if not results:
             out.append(nodes.paragraph(text="No benchmark results yet: run make bench."))
+        heads = [h for name, data in results for h in headlines(name, data)]
+        if heads:
+            sec = nodes.section(ids=["bench-summary"])
+            sec += nodes.title(text="At a glance")
+            sec += _table(["benchmark", "what", "measured", "target", "met"],
+                          [[h["benchmark"], h["measure"], h["measured"], h["target"], h["met"]] for h in heads])
+            out.append(sec)
         for name, data in results:
             self.env.note_dependency(str(root / "benchmarks" / "results" / f"{name}.json"))
             sec = nodes.section(ids=[f"bench-{name}"])
-            sec += nodes.title(text=str(data.get("title", name)))
+            sec += nodes.title(text=f"{name}: {data.get('title') or data.get('what') or ''}".rstrip(": "))
             if data.get("description"):
                 sec += nodes.paragraph(text=str(data["description"]))
             scalars = [(k, v) for k, v in data.items()
-                       if k not in ("title", "description") and not isinstance(v, (list, dict))]
+                       if k not in ("title", "description", "what") and not isinstance(v, (list, dict))]
             for key, val in data.items():
                 if isinstance(val, list) and val and all(isinstance(x, dict) for x in val):
                     headers = list(dict.fromkeys(k for x in val for k in x))

@@ -63,3 +63,54 @@ def benchmark_results(root: Path) -> list[tuple[str, dict]]:
         except ValueError:
             continue
     return out
+
+
+def _yes(ok) -> str:
+    return "" if ok is None else ("yes" if ok else "NO")
+
+
+def headlines(name: str, data: dict) -> list[dict]:
+    """The headline numbers of one benchmark result against the targets of the issues: a list of
+    ``{"benchmark", "measure", "measured", "target", "met"}`` (empty for a result it does not know)."""
+    out = []
+
+    def add(measure, measured, target="", met=None):
+        out.append({"benchmark": name, "measure": measure, "measured": measured, "target": target, "met": _yes(met)})
+
+    dev = data.get("device") or "cpu"
+    if name in ("bench_engine", "bench_gnn"):
+        for r in data.get("rows", []):
+            target = r.get("target", "")
+            add(f"{r['models']} models vs a plain per-model loop ({dev})", f"{r['speedup']:.2f}x",
+                target.split(":")[0] if target else "", ("ok" in target) if target else None)
+    elif name == "bench_kstat":
+        t = data.get("target", {})
+        if t:
+            add("k-statistics orders 1-8 over 1e7 samples", f"{t['measured_seconds_scaled_to_1e7']:.2f} s",
+                f"<= {t['limit_seconds']:g} s", t.get("met"))
+        for k, v in data.get("ratios", {}).items():
+            if k.startswith("scipy"):
+                add(k.replace("_", " ").replace(" / ", " over "), f"{v:.1f}x")
+    elif name == "bench_logging":
+        lim = data.get("target_extra_fraction")
+        for r in data.get("rows", []):
+            add(f"symmetry logging cost, {r['ensemble']}", f"+{100 * r['extra_fraction']:.1f}%",
+                f"<= {100 * lim:.0f}%" if lim is not None else "", r["extra_fraction"] <= lim if lim is not None else None)
+    elif name == "bench_propagation":
+        add(f"cumulant propagation, {data.get('network', '')}, order {data.get('order')}",
+            f"{data['propagation_ms']:.1f} ms", f"<= {data['target_ms']:g} ms", data.get("target_met"))
+        for r in data.get("rows", []):
+            if r.get("method", "").startswith("Monte Carlo, se"):
+                add(f"speed-up over {r['method']}", f"{r['speedup']:.0f}x")
+    elif name == "bench_pipeline":
+        for r in data.get("chapters", []):
+            t = r.get("target_s")
+            add(f"{r['chapter']} smoke execution", f"{r['smoke_seconds']:.0f} s", f"<= {t} s" if t else "",
+                r.get("meets_target"))
+        rb = data.get("rebuild", {})
+        if rb:
+            worst = max(rb.get("rebuild, nothing changed, incremental (s)", 0),
+                        rb.get("rebuild, nothing changed, empty _build (s)", 0))
+            add("rebuild with nothing changed", f"{worst:.0f} s", f"<= {rb.get('rebuild target (s)', 30)} s",
+                rb.get("rebuild meets target"))
+    return out
