@@ -320,7 +320,7 @@ def per_level(res, member_ids, prefix):
 
 
 big = sizes[-1]
-fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+fig, axes = plt.subplots(1, 2, figsize=(10, 5))
 for act in acts:
     for fam, res, tab_, ls in (("MLP", mlp_res, mlp, "--"), ("GNN", main_res, gmain, "-")):
         sel = tab_[(tab_.activation == act) & (tab_["size"] == big) & (tab_.task == "gaussian") & ~tab_.diverged]
@@ -339,9 +339,11 @@ axes[0].set_ylabel("relative MSE of the learned flow"); axes[1].set_ylabel(r"$|k
 for ax in axes:
     ax.set_yscale("log"); ax.set_xlabel("RG level l")
 axes[0].set_title("sample-wise error along the flow"); axes[1].set_title("excess-kurtosis error along the flow")
-axes[1].legend(fontsize=6, ncol=1, loc="best")
+handles, labels = axes[1].get_legend_handles_labels()
+fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, handlelength=3.5, bbox_to_anchor=(0.5, 0.045))
 fig.suptitle(f"Best MLP (dashed) and best GNN (solid) per activation, size {big}, trained on the Gaussian law")
-finish(fig, stamp_train + f", median over seeds, Gaussian lattices of {main_spec.b}^{main_spec.measures.L} sites")
+finish(fig, stamp_train + f", median over seeds, Gaussian lattices of {main_spec.b}^{main_spec.measures.L} sites; "
+       "values below 1e-12 (rounding level) drawn at 1e-12", bottom=0.2)
 
 # %%
 glue("cap_first", f"{cap_spec.sizes[0][0]}x{cap_spec.sizes[0][1]}")
