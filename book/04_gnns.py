@@ -73,7 +73,7 @@ stamp_train = (f"b={main_spec.b}, {tr.steps} Adam steps, {tr.batch_size} blocks/
                f"profile={profile}")
 glue("b", main_spec.b); glue("steps", tr.steps); glue("batch", tr.batch_size); glue("n_train", tr.n_train)
 glue("L", main_spec.measures.L); glue("ctx", main_spec.context("block+nn"))
-glue("ctx_blocks", main_spec.context_blocks)
+_ = glue("ctx_blocks", main_spec.context_blocks)
 
 # %% [markdown]
 # ## The lattice as a graph
@@ -230,7 +230,7 @@ display(tab.style.format("{:.1e}"))
 exact_err = float(np.nanmax([errs[errs.shared].perm.max(), errs[errs.shared].reflect.max(), errs[errs.is_odd].odd.max()]))
 broken_err = float(np.nanmin([errs[~errs.shared].perm.median(), errs[~errs.shared].reflect.median()]))
 glue("exact_err", exact_err); glue("broken_err", broken_err)
-glue("constraints_ok", verdict(exact_err < 1e-4 * max(broken_err, 1e-12) or exact_err < 1e-10, "hold", "do NOT hold"))
+_ = glue("constraints_ok", verdict(exact_err < 1e-4 * max(broken_err, 1e-12) or exact_err < 1e-10, "hold", "do NOT hold"))
 
 # %% [markdown]
 # The constraints {glue:text}`constraints_ok` in the trained GNNs: the largest violation among the
@@ -285,7 +285,8 @@ for m, c in comp.items():
         glue(f"{m}_{key}", v[key])
     glue(f"{m}_ratio", v["median_log10_ratio"])
     glue(f"{m}_factor", float(10 ** abs(v["median_log10_ratio"])))
-    glue(f"{m}_dir", "MLPs" if v["median_log10_ratio"] > 0 else "GNNs")
+    r = v["median_log10_ratio"]
+    glue(f"{m}_dir", "MLPs" if r > TIE else "GNNs" if r < -TIE else "neither (a tie)")
 
 # %% [markdown]
 # Cell by cell (one activation, size and training law), the best MLP variant is compared with the
@@ -348,15 +349,15 @@ finish(fig, stamp_train + f", median over seeds, Gaussian lattices of {main_spec
 # %%
 glue("cap_first", f"{cap_spec.sizes[0][0]}x{cap_spec.sizes[0][1]}")
 glue("cap_last", f"{cap_spec.sizes[-1][0]}x{cap_spec.sizes[-1][1]}")
-glue("cap_span", float(gcap.n_params.max() / gcap.n_params.min()))
+_ = glue("cap_span", float(gcap.groupby("symmetry").n_params.agg(lambda x: x.max() / x.min()).min()))
 
 # %% [markdown]
 # ## Symmetry against expressivity inside the GNN family
 #
 # The capacity axis trains tanh GNNs on the block+nn graph, with shared and with broken weights, from
 # size {glue:text}`cap_first` to {glue:text}`cap_last` (depth x width), on the Gaussian task; the
-# free-parameter count grows by a factor {glue:text}`cap_span:.0f` along it. If symmetry and expressivity
-# compete, the error should be worst at the extremes and lowest in between.
+# free-parameter count grows by a factor of at least {glue:text}`cap_span:.0f` along it for either weight
+# scheme. If symmetry and expressivity compete, the lowest error should sit in between, not at an end.
 
 # %%
 cap_meas = ["G1", "G2", "G3"]
@@ -380,7 +381,15 @@ opt = pd.concat([gnn.capacity_optimum(gcap, m).assign(measure=m) for m in cap_me
 display(opt.style.format({"best_value": "{:.2e}", "smallest_value": "{:.2e}", "largest_value": "{:.2e}"}))
 n_interior = int(opt.interior.sum())
 glue("n_interior", n_interior); glue("n_opt", len(opt))
-glue("c2_verdict", verdict(n_interior > len(opt) / 2, "supports", "does not support"))
+glue("cap_c2", verdict(n_interior > len(opt) / 2, "is consistent with", "does not support"))
+n_worst_end = 0  # (variant, measure) pairs whose worst size is the smallest or the largest model
+for meas in cap_meas:
+    med = gnn.variant_medians(gcap, meas, by=("variant", "size")).merge(
+        gcap.drop_duplicates(["variant", "size"])[["variant", "size", "n_params"]], on=["variant", "size"])
+    for _, grp in med.groupby("variant"):
+        grp = grp.sort_values("n_params").reset_index(drop=True)
+        n_worst_end += int(int(grp.value.idxmax()) in (0, len(grp) - 1))
+glue("n_worst_end", n_worst_end)
 g3opt = opt[opt.measure == "G3"].set_index("variant")
 for var in g3opt.index:
     key = var.split()[0]
@@ -388,12 +397,14 @@ for var in g3opt.index:
 shared_best = float(g3opt.filter(like="shared", axis=0).best_value.min())
 broken_best = float(g3opt.filter(like="broken", axis=0).best_value.min())
 glue("cap_shared_g3", shared_best); glue("cap_broken_g3", broken_best)
-glue("cap_winner", "shared" if shared_best < broken_best else "broken")
+_ = glue("cap_winner", "shared" if shared_best < broken_best else "broken")
 
 # %% [markdown]
 # For {glue:text}`n_interior` of the {glue:text}`n_opt` combinations of weight symmetry and measure the
-# lowest error sits strictly inside the size range, which {glue:text}`c2_verdict` the claim that
-# symmetry and expressivity compete within this GNN family and budget. By G3, the shared GNNs do best at
+# lowest error sits strictly inside the size range, which {glue:text}`cap_c2` the claim that
+# symmetry and expressivity compete within this GNN family and budget. The test is a weak one: it asks
+# only where the minimum falls. The worst size is at an end of the range in {glue:text}`n_worst_end` of
+# the {glue:text}`n_opt` cases, and the curves above are not cleanly U-shaped. By G3, the shared GNNs do best at
 # size {glue:text}`cap_best_shared` (median {glue:text}`cap_shared_g3:.2e`) and the broken ones at
 # {glue:text}`cap_best_broken` ({glue:text}`cap_broken_g3:.2e`); the {glue:text}`cap_winner` weights
 # reach the lower flow error on this axis.
@@ -414,9 +425,10 @@ else:
     text = "neither family captures the flow better than the other"
 glue("flow_verdict", text)
 glue("digest_verdict", verdict(v3["mlp_better"], "agrees", "does not agree"))
-glue("fp_agrees", verdict(vfp["mlp_better"] == v3["mlp_better"] and vfp["gnn_better"] == v3["gnn_better"],
-                          "points the same way", "points another way"))
-print(text, v3, vfp, sep="\n")
+same = vfp["mlp_better"] == v3["mlp_better"] and vfp["gnn_better"] == v3["gnn_better"]
+fp_lean = ("favours the MLPs" if vfp["mlp_better"] else "favours the GNNs" if vfp["gnn_better"] else "favours neither")
+_ = glue("fp_agrees", f"{'points the same way' if same else 'points another way'}: it {fp_lean} "
+         f"(MLP better in {vfp['mlp_wins']}, GNN in {vfp['gnn_wins']}, {vfp['ties']} ties of {vfp['cells']} cells)")
 
 # %%
 nn_rows = []
@@ -428,7 +440,7 @@ for (act, size, task), grp in gmain.assign(G3=np.where(gmain.diverged, np.inf, g
 nn_effect = float(np.median(nn_rows)) if nn_rows else float("nan")
 glue("nn_cells", len(nn_rows)); glue("nn_factor", float(10 ** abs(nn_effect)))
 glue("nn_dir", "raises" if nn_effect > 0 else "lowers")
-glue("nn_liability", verdict(nn_effect > 0, "a cost rather than a help", "a help rather than a cost"))
+_ = glue("nn_liability", verdict(nn_effect > 0, "a cost rather than a help", "a help rather than a cost"))
 
 # %% [markdown]
 # **In our runs {glue:text}`flow_verdict`.** By G3 the best MLP beats the best GNN in

@@ -61,7 +61,8 @@ not polynomials:
     :math:`2m-1` cumulants, its Gauss rule (:func:`gauss_rule`; Gauss-Hermite for Gaussian sites),
     and the network itself is evaluated on the :math:`m^b` product nodes. This equals the expansion
     of :math:`f` in the orthogonal polynomials of the input law to degree :math:`2m-1` per site, so it
-    is exact for polynomial networks once :math:`2m-1\ge Dn`, and converges fast for smooth
+    is exact for networks of degree :math:`d` per site (:math:`d = 2^D` for quadratic networks of depth
+    :math:`D`) once :math:`2m-1\ge dn`, and converges fast for smooth
     activations (tanh, SiLU, GELU) and more slowly for ReLU; the error is reported as the change
     from :math:`m-1` to :math:`m` nodes. Needs i.i.d. inputs.
 

@@ -111,8 +111,11 @@ def execute_chapter(chapter: Chapter, params: dict, out_dir: Path, *, root: Path
     tmp = out_dir / f".{chapter.stem}.running.ipynb"
     fd, prov_file = tempfile.mkstemp(prefix="rgsym-prov-", suffix=".json")
     os.close(fd)
-    old_env = os.environ.get("RGSYM_PROVENANCE_FILE")
-    os.environ["RGSYM_PROVENANCE_FILE"] = prov_file
+    # the kernel inherits these: where to write the provenance record, and no progress bars in the
+    # stored outputs (a rendered page would otherwise carry hundreds of tqdm updates)
+    env = {"RGSYM_PROVENANCE_FILE": prov_file, "RGSYM_QUIET": "1"}
+    old_env = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     t0 = time.perf_counter()
     try:
         pm.execute_notebook(nb, str(tmp), parameters=injected, kernel_name="python3", language="python",
@@ -126,10 +129,11 @@ def execute_chapter(chapter: Chapter, params: dict, out_dir: Path, *, root: Path
             f"  the failed notebook is {dest}"
         ) from None
     finally:
-        if old_env is None:
-            os.environ.pop("RGSYM_PROVENANCE_FILE", None)
-        else:
-            os.environ["RGSYM_PROVENANCE_FILE"] = old_env
+        for k, v in old_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     wall = time.perf_counter() - t0
     try:
         with open(prov_file) as fh:
