@@ -81,6 +81,7 @@ whole sweep of Chapter 2.
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -906,18 +907,6 @@ def _propagate_gaussian(net: Network, inputs: InputCumulants, order: int, K: int
 # -- moment-matched Gauss quadrature ------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
-def _hermite_coeff_table(n: int) -> tuple:
-    """Monomial coefficients of the probabilists' Hermite polynomials He_0..He_{n-1} (exact integers)."""
-    He = [[1], [0, 1]]
-    for k in range(1, n):
-        nxt = [0] + He[k]
-        for j, c in enumerate(He[k - 1]):
-            nxt[j] -= k * c
-        He.append(nxt)
-    return tuple(tuple(h) for h in He[:n])
-
-
 def gauss_rule(kappa, nodes: int, tol: float = 1e-10):
     r"""The ``nodes``-point Gauss rule of a one-dimensional law given by its cumulants (eq. 3.7).
 
@@ -1193,6 +1182,11 @@ def flow_jacobian(model, kappa, method: str = "exact", **kw) -> torch.Tensor:
     r""":math:`\partial\kappa'_m/\partial\kappa_n` of :func:`cumulant_map` at ``kappa`` ``(E, K)``: ``(E, K, K)``.
     At a fixed point its eigenvalues are the learned map's RG eigenvalues (exact map:
     :math:`b^{1-n/2}`)."""
+    return _map_and_jacobian(model, kappa, method, **kw)[1]
+
+
+def _map_and_jacobian(model, kappa, method: str = "exact", **kw) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`cumulant_map` at ``kappa`` and its Jacobian from one forward pass: ``((E, K), (E, K, K))``."""
     E = sum(len(i) for i, _ in as_networks(model, **{k: v for k, v in kw.items() if k in _NET_KW}))
     k = _as_members(kappa, "kappa").detach().expand(E, -1).clone().requires_grad_(True)
     out = cumulant_map(model, k, method, **kw)
@@ -1200,7 +1194,7 @@ def flow_jacobian(model, kappa, method: str = "exact", **kw) -> torch.Tensor:
     for m in range(out.shape[-1]):
         (g,) = torch.autograd.grad(out[:, m].sum(), k, retain_graph=m < out.shape[-1] - 1, allow_unused=True)
         rows.append(torch.zeros_like(k) if g is None else g)
-    return torch.stack(rows, 1).detach()
+    return out.detach(), torch.stack(rows, 1).detach()
 
 
 @dataclass
@@ -1236,13 +1230,13 @@ def flow_fixed_point(model, kappa_start, method: str = "exact", *, tol: float = 
     res = torch.full((E,), float("inf"), dtype=DTYPE)
     it = 0
     for it in range(1, max_iter + 1):
-        F = cumulant_map(model, k, method, **kw).detach()
+        F, J = _map_and_jacobian(model, k, method, **kw)
         G = (F - k)[:, fi]
         res = G.abs().amax(-1)
         converged = res < tol * (1 + k.abs().amax(-1))
         if bool(converged.all()):
             break
-        J = flow_jacobian(model, k, method, **kw)[:, fi][:, :, fi] - torch.eye(len(fi), dtype=DTYPE)
+        J = J[:, fi][:, :, fi] - torch.eye(len(fi), dtype=DTYPE)
         try:
             step = torch.linalg.solve(J, -G.unsqueeze(-1)).squeeze(-1)
         except RuntimeError:
@@ -1348,9 +1342,12 @@ def measure_cumulants(model, law, n_samples: int = 200_000, *, seed: int = 0, or
     x = get_law(law).sample((E, n_samples, b), g, dtype=DTYPE).to(dtype)
     y = torch.empty(E, n_samples, dtype=dtype)
     with torch.no_grad():
-        for idx, net in groups:
-            low = Network([(W.to(dtype), c.to(dtype)) for W, c in net.layers], net.activation)
-            y[idx] = network_forward(low, x[idx])
+        if isinstance(model, torch.nn.Module):  # the trained model itself, not its rewriting as plain layers
+            y = copy.deepcopy(model).to(dtype)(x)
+        else:
+            for idx, net in groups:
+                low = Network([(W.to(dtype), c.to(dtype)) for W, c in net.layers], net.activation)
+                y[idx] = network_forward(low, x[idx])
     return kstats(y.to(DTYPE), order)
 
 
@@ -1449,7 +1446,6 @@ def measure_flow(model, law, steps: int, n_lattices: int = 1024, *, seed: int = 
     E = model.n_members
     s = get_law(law).sample((1, n_lattices, b ** int(steps)), g, dtype=DTYPE).expand(E, -1, -1)
     ks, ses = [], []
-    import copy
 
     with torch.no_grad(), np.errstate(all="ignore"):  # a diverging flow gives inf/nan, reported as such
         levels = [s] + copy.deepcopy(model).double().flow(s, int(steps))
