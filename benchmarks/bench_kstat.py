@@ -12,10 +12,7 @@ Prints a table and writes ``benchmarks/results/bench_kstat.json`` (measurements,
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
-import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -25,7 +22,8 @@ import scipy
 import scipy.stats
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import save_result  # noqa: E402
 from rgsym.cumulants import kstats  # noqa: E402
 from rgsym.distributions import get_law  # noqa: E402
 
@@ -47,7 +45,6 @@ def main(argv=None) -> dict:
     ap.add_argument("--n", type=int, default=10**7, help="number of samples (default 10^7)")
     ap.add_argument("--repeats", type=int, default=3, help="timed repeats per case; the best counts")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "bench_kstat.json")
     args = ap.parse_args(argv)
     if args.n < 8 or args.repeats < 1:
         ap.error("--n must be >= 8 and --repeats >= 1")
@@ -85,19 +82,9 @@ def main(argv=None) -> dict:
     }
     target_time = t[cases[2][0]] * 1e7 / args.n
     report = {
-        "benchmark": "bench_kstat",
-        "timestamp": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "what": "unbiased k-statistics (rgsym.cumulants.kstats) against scipy.stats.kstat, side by side",
         "params": {"n": args.n, "repeats": args.repeats, "seed": args.seed, "law": "exponential"},
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "scipy": scipy.__version__,
-            "torch": torch.__version__,
-            "torch_threads": torch.get_num_threads(),
-        },
+        "versions": {"numpy": np.__version__, "scipy": scipy.__version__},
         "first_call_seconds_incl_derivation": first_call,
         "measurements": rows,
         "ratios": ratios,
@@ -119,9 +106,7 @@ def main(argv=None) -> dict:
     print(f"target: orders 1-8 over 1e7 samples <= {TARGET_S} s -> {target_time:.3f} s "
           f"({'met' if target_time <= TARGET_S else 'NOT met'})")
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    save_result("bench_kstat", report)
     return report
 
 

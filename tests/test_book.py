@@ -74,13 +74,6 @@ def test_chapter_page_has_figures_math_provenance_and_launch_buttons(smoke_book,
     assert (ROOT / colab.group(1)).is_file(), f"Colab would open {colab.group(1)}, which is not in the repository"
 
 
-def test_colab_cell_installs_only_when_missing(smoke_book):
-    for stem in CHAPTERS:
-        src = (ROOT / "book" / f"{stem}.py").read_text()
-        first_code = src.split("# %%")[2]
-        assert 'find_spec("rgsym") is None' in first_code and "pip" in first_code, stem
-
-
 def test_stale_sources_are_flagged_on_the_page(smoke_book, tmp_path):
     root = tmp_path / "stale"
     shutil.copytree(smoke_book["root"], root, symlinks=True)

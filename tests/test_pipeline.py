@@ -4,13 +4,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from rgsym.pipeline.chapters import find_chapters, parse_parameters
 from rgsym.pipeline.hashing import input_hash, sources_hash
-from rgsym.pipeline.run import META_KEY, decide, parse_value, resolve_params, run_chapters
+from rgsym.pipeline.run import META_KEY, parse_value, rerun_command, run_chapters
 
 from conftest import ROOT, copy_repo
 
@@ -172,3 +171,21 @@ def test_benchmark_headlines_check_targets():
     assert headlines("bench_unknown", {"x": 1}) == []
     for name, data in benchmark_results(ROOT):
         assert headlines(name, data), f"no headline extracted from benchmarks/results/{name}.json"
+
+
+def test_colab_cell_installs_only_when_missing():
+    for ch in find_chapters(ROOT / "book"):
+        first_code = ch.source.read_text().split("# %%")[2]
+        assert 'find_spec("rgsym") is None' in first_code and "pip" in first_code, ch.stem
+
+
+def test_rerun_command_reproduces_non_default_parameters(repo):
+    meta = {"chapter": "99_tiny", "source": "book/99_tiny.py",
+            "parameters": {"profile": "smoke", "device": "cpu", "seed": 0, "b": 3}}
+    cmd = rerun_command(meta, repo)
+    assert cmd == "python -m rgsym.pipeline run 99_tiny -p profile smoke -p b 3"
+    # without the source every parameter is spelled out, values as the CLI parses them
+    meta["parameters"]["laws"] = ["uniform", "laplace"]
+    cmd = rerun_command(meta)
+    assert "-p device cpu" in cmd and "-p seed 0" in cmd
+    assert parse_value('["uniform", "laplace"]') == ["uniform", "laplace"] and "-p laws '[\"uniform\", \"laplace\"]'" in cmd

@@ -20,11 +20,15 @@ def _science_files(root: Path) -> list[Path]:
     )
 
 
+def hashed_files(chapter_source: Path, root: Path) -> list[Path]:
+    """The files a chapter's sources hash covers, in hashing order (also what makes a run "dirty")."""
+    return [Path(chapter_source), *_science_files(root), root / "requirements.txt"]
+
+
 def sources_hash(chapter_source: Path, root: Path) -> str:
     """SHA-256 over the chapter source, the rgsym science sources and requirements.txt."""
     h = hashlib.sha256()
-    files = [Path(chapter_source), *_science_files(root), root / "requirements.txt"]
-    for p in files:
+    for p in hashed_files(chapter_source, root):
         rel = p.resolve().relative_to(root.resolve()).as_posix()
         h.update(rel.encode() + b"\0")
         h.update(p.read_bytes() if p.exists() else b"<missing>")

@@ -21,8 +21,8 @@ from pathlib import Path
 import yaml
 
 from ..config import DEVICES, PROFILES, check_choice
-from .chapters import Chapter, find_chapters, repo_root
-from .hashing import input_hash, sources_hash
+from .chapters import Chapter, find_chapters, parse_parameters, repo_root
+from .hashing import hashed_files, input_hash, sources_hash
 
 META_KEY = "rgsym"
 
@@ -55,6 +55,26 @@ def resolve_params(chapter: Chapter, overrides: dict) -> dict:
     check_choice("profile", params["profile"], PROFILES)
     check_choice("device", params["device"], DEVICES)
     return params
+
+
+def rerun_command(meta: dict, root: Path | None = None) -> str:
+    """The command that executes a notebook again as it was made: its profile, and every other
+    parameter whose value differs from the chapter's default (read from the source under ``root``)."""
+    import shlex
+
+    defaults = {}
+    if root is not None:
+        try:
+            defaults = parse_parameters((Path(root) / meta.get("source", "")).read_text())
+        except (OSError, ValueError, SyntaxError):
+            defaults = {}
+    params = meta.get("parameters", {})
+    args = []
+    for k, v in params.items():
+        if k == "profile" or k not in defaults or defaults[k] != v:
+            text = "None" if v is None else v if isinstance(v, str) else json.dumps(v)
+            args.append(f"-p {k} {shlex.quote(text)}")
+    return " ".join(["python -m rgsym.pipeline run", str(meta.get("chapter", "")), *args])
 
 
 def read_meta(path: Path) -> dict | None:
@@ -144,7 +164,7 @@ def execute_chapter(chapter: Chapter, params: dict, out_dir: Path, *, root: Path
 
     with open(tmp) as fh:
         out = json.load(fh)
-    tracked = [chapter.source, root / "rgsym", root / "requirements.txt"]
+    tracked = hashed_files(chapter.source, root)
     out["metadata"][META_KEY] = {
         "chapter": chapter.stem,
         "source": chapter.source.resolve().relative_to(root.resolve()).as_posix(),
@@ -182,7 +202,7 @@ def run_chapters(select=None, overrides: dict | None = None, *, out_dir=None, fo
     overrides = dict(overrides or {})
     explicit = bool(overrides)
     if not select and len(chapters) > 1:
-        known = set().union(*(c.defaults for c in chapters)) if chapters else set()
+        known = set().union(*(c.defaults for c in chapters))
         unknown = sorted(set(overrides) - known)
         if unknown:
             raise ValueError(f"no chapter has parameter {', '.join(map(repr, unknown))}; "

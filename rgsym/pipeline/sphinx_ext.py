@@ -24,7 +24,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from .chapters import repo_root
 from .hashing import sources_hash
-from .run import META_KEY
+from .run import META_KEY, rerun_command
 
 logger = logging.getLogger(__name__)
 
@@ -58,13 +58,13 @@ def _fmt_params(params: dict) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in params.items())
 
 
-def banner_html(meta: dict, current_hash: str | None) -> str:
+def banner_html(meta: dict, current_hash: str | None, rerun: str | None = None) -> str:
     """The provenance box (and, when stale, the warning box) as HTML."""
     e = html.escape
     commit = meta.get("commit", "unknown")
     dirty = " (with uncommitted changes)" if meta.get("dirty") else ""
     params = meta.get("parameters", {})
-    rerun = f"python -m rgsym.pipeline run {meta.get('chapter')} -p profile {params.get('profile', 'smoke')}"
+    rerun = rerun or rerun_command(meta)
     parts = []
     if current_hash is not None and current_hash != meta.get("sources_hash"):
         parts.append(
@@ -102,7 +102,7 @@ def _inject(app, doctree):
     root = repo_root(app.srcdir)
     src = root / meta.get("source", "")
     current = sources_hash(src, root) if src.is_file() else "source-missing"
-    raw = nodes.raw("", banner_html(meta, current), format="html")
+    raw = nodes.raw("", banner_html(meta, current, rerun_command(meta, root)), format="html")
     section = next(iter(doctree.findall(nodes.section)), None)
     if section is not None and section.children and isinstance(section.children[0], nodes.title):
         section.insert(1, raw)
