@@ -14,7 +14,7 @@ PROFILE ?=
 book: chapters html
 
 chapters: $(STAMP)
-	$(BIN)/python -m rgsym.pipeline run $(if $(PROFILE),-p profile $(PROFILE))
+	$(BIN)/python -m rgsym.pipeline run $(if $(PROFILE),-p profile $(PROFILE) --replace)
 
 html: $(STAMP)
 	. $(BIN)/activate && jupyter-book build book/

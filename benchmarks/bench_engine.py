@@ -6,12 +6,12 @@ Both sides do the same maths and the same number of Adam steps: the reference bl
 ``2 -> 32 -> 32 -> 1`` with tanh, MSE against the exact block sum, minibatches of 256 drawn from a
 finite training set of 1024 Gaussian blocks per model, Adam (lr 3e-3). The plain loop is what one
 would write without the engine: one ``nn.Sequential`` and one ``torch.optim.Adam`` per model, a
-Python loop over models and steps. The engine is :func:`rgsym.training.train_ensemble` on an
-:class:`rgsym.models.EnsembleMLP`. Throughput is model-steps per second (models x steps / wall time
+Python loop over models and steps. The engine is :func:`rgsym.learn.training.train_ensemble` on an
+:class:`rgsym.nets.mlp.EnsembleMLP`. Throughput is model-steps per second (models x steps / wall time
 of the training loops; data set-up excluded on both sides).
 
 Both sides run with the same number of torch CPU threads (``--threads``, default 1: the engine's
-default, see :func:`rgsym.training.cpu_threads`).
+default, see :func:`rgsym.learn.training.cpu_threads`).
 
 Targets: >= 5x the plain loop with 160 models on 2 CPU cores; on an H100 >= 150x with 160 models and
 >= 1e6 model-steps/s with 1600 models. The plain loop's rate does not depend on the number of models,
@@ -31,9 +31,9 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from rgsym.config import resolve_device  # noqa: E402
-from rgsym.models import EnsembleMLP, MLPConfig  # noqa: E402
-from rgsym.rg import block_map  # noqa: E402
-from rgsym.training import TrainConfig, train_ensemble, training_set  # noqa: E402
+from rgsym.nets.mlp import EnsembleMLP, MLPConfig  # noqa: E402
+from rgsym.clt.blockmap import block_map  # noqa: E402
+from rgsym.learn.training import TrainConfig, train_ensemble, training_set  # noqa: E402
 
 WIDTH, DEPTH, BATCH, N_TRAIN, LR = 32, 2, 256, 1024, 3e-3
 TARGETS = {"cpu": {160: 5.0}, "cuda": {160: 150.0}}

@@ -1,4 +1,4 @@
-"""Batched GNN ensemble (rgsym.gnn + the training engine) against a plain per-model PyG loop (issue 5).
+"""Batched GNN ensemble (rgsym.nets.gnn + the training engine) against a plain per-model PyG loop (issue 5).
 
     python benchmarks/bench_gnn.py [--device cpu|cuda|auto] [--models 16 64 256] [--steps 100] [--threads 1]
 
@@ -12,8 +12,8 @@ per model, Adam (lr 3e-3).
   (``aggr='add'``) stack applied to a ``torch_geometric.data.Batch`` of the minibatch's lattice graphs
   (``B N`` nodes), ``torch_geometric.utils.scatter`` to pool blocks, a ``Linear`` readout, one
   ``torch.optim.Adam`` per model, Python loops over models and steps;
-* **ensemble**: one :class:`rgsym.gnn.EnsembleGNN` holding all models, trained by
-  :func:`rgsym.training.train_ensemble` (node features ``(E, B, N, d)`` through one
+* **ensemble**: one :class:`rgsym.nets.gnn.EnsembleGNN` holding all models, trained by
+  :func:`rgsym.learn.training.train_ensemble` (node features ``(E, B, N, d)`` through one
   ``MessagePassing`` call per layer for all models and lattices).
 
 Throughput is model-steps per second (training loops only, data set-up excluded). The plain loop's
@@ -36,10 +36,10 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from rgsym.config import resolve_device  # noqa: E402
-from rgsym.gnn import EnsembleGNN, GNNConfig  # noqa: E402
-from rgsym.graphs import import_pyg, lattice_graph  # noqa: E402
-from rgsym.rg import block_map  # noqa: E402
-from rgsym.training import TrainConfig, train_ensemble, training_set  # noqa: E402
+from rgsym.nets.gnn import EnsembleGNN, GNNConfig  # noqa: E402
+from rgsym.nets.graphs import import_pyg, lattice_graph  # noqa: E402
+from rgsym.clt.blockmap import block_map  # noqa: E402
+from rgsym.learn.training import TrainConfig, train_ensemble, training_set  # noqa: E402
 
 B_SIZE, SITES, WIDTH, DEPTH, BATCH, N_TRAIN, LR = 2, 4, 16, 2, 128, 512, 3e-3
 TARGETS = {"cpu": {64: 5.0}, "cuda": {256: 50.0}}

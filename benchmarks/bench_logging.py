@@ -1,6 +1,6 @@
 """Cost of symmetry logging during training (issue 6): the training engine with and without the
-Chapter 6 callback (rgsym.symmetry.SymmetryLogger) at the default logarithmic schedule, side by side
-in one run.
+Chapter 6 callback (rgsym.symmetry.logger.SymmetryLogger) at the default logarithmic schedule, side
+by side in one run.
 
     python benchmarks/bench_logging.py [--steps 2000] [--repeats 2] [--reference] [--device cpu] [--threads 1]
 
@@ -29,11 +29,11 @@ from _common import save_result  # noqa: E402
 
 import torch  # noqa: E402
 
-from rgsym.activations import ACTIVATIONS  # noqa: E402
 from rgsym.config import resolve_device  # noqa: E402
-from rgsym.models import EnsembleMLP, MLPConfig  # noqa: E402
-from rgsym.symmetry import SymmetryLogger  # noqa: E402
-from rgsym.training import TrainConfig, log_schedule, train_ensemble  # noqa: E402
+from rgsym.learn.training import TrainConfig, log_schedule, train_ensemble  # noqa: E402
+from rgsym.nets.activations import ACTIVATIONS  # noqa: E402
+from rgsym.nets.mlp import EnsembleMLP, MLPConfig  # noqa: E402
+from rgsym.symmetry.logger import SymmetryLogger  # noqa: E402
 
 TARGET = 0.20
 

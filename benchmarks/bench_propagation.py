@@ -2,9 +2,9 @@
 
     python benchmarks/bench_propagation.py [--steps 300] [--repeats 20] [--pilot 1000000] [--members 64]
 
-The network: an :class:`rgsym.models.EnsembleMLP` ``2 -> 64 -> 64 -> 64 -> 1`` (width 64, depth 3) with
+The network: an :class:`rgsym.nets.mlp.EnsembleMLP` ``2 -> 64 -> 64 -> 64 -> 1`` (width 64, depth 3) with
 the quadratic activation (alpha 0.5), trained for ``--steps`` Adam steps on the Gaussian task with
-:func:`rgsym.training.train_ensemble` (so its weights are those of a learned RG map, not of an
+:func:`rgsym.learn.training.train_ensemble` (so its weights are those of a learned RG map, not of an
 initialisation). Inputs: i.i.d. uniform sites (an unseen law).
 
 * **Propagation**: :func:`rgsym.propagation.propagate` to order 4, exact (the network has degree 8,
@@ -12,7 +12,7 @@ initialisation). Inputs: i.i.d. uniform sites (an unseen law).
   building the input cumulants included. Target: <= 50 ms on the CPU. Its accuracy is checked
   against the independent quadrature route (:func:`propagate` with ``method='quadrature'``).
 * **Monte Carlo** reaching a given accuracy: sample blocks, run the network, take k-statistics
-  :math:`k_1..k_4` with standard errors (:func:`rgsym.cumulants.kstats`). A pilot run of
+  :math:`k_1..k_4` with standard errors (:func:`rgsym.clt.kstats`). A pilot run of
   ``--pilot`` samples is timed and its standard errors give the sample size needed for a standard
   error of ``tol`` :math:`\\times\\sigma^n` on every :math:`\\kappa_n` (:math:`\\sigma^2=\\kappa_2`); the
   time is extrapolated linearly in the sample size (Monte Carlo cost is linear in it). The
@@ -33,10 +33,9 @@ from _common import save_result  # noqa: E402
 import torch  # noqa: E402
 
 from rgsym import propagation as P  # noqa: E402
-from rgsym.cumulants import kstats  # noqa: E402
-from rgsym.distributions import get_law  # noqa: E402
-from rgsym.models import EnsembleMLP  # noqa: E402
-from rgsym.training import TrainConfig, train_ensemble  # noqa: E402
+from rgsym.clt import get_law, kstats  # noqa: E402
+from rgsym.nets.mlp import EnsembleMLP  # noqa: E402
+from rgsym.learn.training import TrainConfig, train_ensemble  # noqa: E402
 
 WIDTH, DEPTH, ORDER, LAW, TARGET_MS = 64, 3, 4, "uniform", 50.0
 

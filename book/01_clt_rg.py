@@ -42,30 +42,30 @@ laws = None          # base laws to follow; None: uniform, Rademacher, Laplace, 
 lattice_size = None  # N, a power of b (b**L); None: b**steps; any other size is an error
 
 # %%
-import rgsym
-from rgsym import rg, symbolic
-S = rgsym.setup_chapter("01_clt_rg", profile=profile, device=device, seed=seed, b=b, steps=steps,
-                        n_samples=n_samples, laws=laws, lattice_size=lattice_size)
-cfg = rg.resolve_flow_settings(profile, b=b, steps=steps, n_samples=n_samples,
-                               lattice_size=lattice_size, laws=laws)  # validates the knobs first
+from rgsym.chapters import ch1_clt as ch1
+from rgsym.clt import closed_forms as cf
+from rgsym.config import setup_chapter
+S = setup_chapter("01_clt_rg", profile=profile, device=device, seed=seed, b=b, steps=steps,
+                  n_samples=n_samples, laws=laws, lattice_size=lattice_size)
+cfg = ch1.resolve_flow_settings(profile, b=b, steps=steps, n_samples=n_samples,
+                                lattice_size=lattice_size, laws=laws)  # validates the knobs first
 print(cfg)
 
 # %%
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 import sympy as sp
 from IPython.display import Math, display
 from matplotlib import colors
 from matplotlib.ticker import MaxNLocator
-from rgsym.distributions import get_law
+from rgsym.clt import KSTAT_MAX_ORDER, get_law
 from rgsym.plotting import LAW_COLOURS, finish
 from rgsym.report import glue, verdict
 
 label = {name: get_law(name).label for name in cfg.laws}
 glue("bimodal_mu", get_law("bimodal").mu)
-glue("kmax", rgsym.cumulants.KSTAT_MAX_ORDER)
+glue("kmax", KSTAT_MAX_ORDER)
 glue("b", int(cfg.b)); glue("L", int(cfg.steps)); glue("N", int(cfg.lattice_size))
 glue("n_samples", int(cfg.n_samples)); glue("n_laws", len(cfg.laws))
 
@@ -127,9 +127,9 @@ print(f"following {len(cfg.laws)} base laws: {', '.join(cfg.laws)}")
 # %%
 order = 6
 glue("order", order)
-display(Math(r"K(t) = " + symbolic.latex_series(symbolic.cgf(order)) + r"+\dots"))
-display(Math(r"b\,K(t/\sqrt{b}) = " + symbolic.latex_series(symbolic.block_cgf(order)) + r"+\dots"))
-cmap_ = symbolic.cumulant_map(order)
+display(Math(r"K(t) = " + cf.latex_series(cf.cgf(order)) + r"+\dots"))
+display(Math(r"b\,K(t/\sqrt{b}) = " + cf.latex_series(cf.block_cgf(order)) + r"+\dots"))
+cmap_ = cf.cumulant_map(order)
 display(Math(r"\begin{aligned}" + r"\\ ".join(
     rf"\kappa_{n}' &= {sp.latex(cmap_[n])}" for n in cmap_) + r"\end{aligned}"))
 
@@ -146,19 +146,15 @@ display(Math(r"\begin{aligned}" + r"\\ ".join(
 #   $\gamma_2=\kappa_4/\kappa_2^2$ by $b^{-1}$.
 
 # %%
-table = symbolic.eigen_table(order)
+table = cf.eigen_table(order)
 rows = r"\\ ".join(rf"{r['n']} & {sp.latex(r['lambda'])} & {sp.latex(r['y'])} & \text{{{r['class']}}}"
                    for r in table)
 display(Math(r"\begin{array}{c|c|c|l} n & \lambda_n & y_n & \text{class}\\ \hline " + rows + r"\end{array}"))
-decay = {n: symbolic.standardised_decay(n) for n in (3, 4)}
+decay = {n: cf.standardised_decay(n) for n in (3, 4)}
 display(Math(r"\gamma_1' = " + sp.latex(decay[3]) + r"\,\gamma_1,\qquad \gamma_2' = "
              + sp.latex(decay[4]) + r"\,\gamma_2"))
 
-derivation_ok = all(
-    sp.simplify(cmap_[n] - symbolic.b ** (1 - sp.Rational(n, 2)) * symbolic.kappa(n)) == 0
-    and sp.simplify(symbolic.eigenvalue(n) - symbolic.b ** (1 - sp.Rational(n, 2))) == 0
-    for n in range(1, order + 1))
-glue("derivation_ok", verdict(derivation_ok, "reproduces", "does NOT reproduce"))
+glue("derivation_ok", verdict(ch1.cumulant_map_check(cmap_, order), "reproduces", "does NOT reproduce"))
 print("symbolic cumulant map and eigenvalues checked for n = 1 ..", order)
 
 # %% [markdown]
@@ -179,17 +175,14 @@ print("symbolic cumulant map and eigenvalues checked for n = 1 ..", order)
 # $\kappa_n$ perturbs the Gaussian along $\phi^{(n)}$ (the Edgeworth expansion).
 
 # %%
-display(Math(r"\log T[\hat\phi]-\log\hat\phi = " + sp.latex(symbolic.fixed_point_residual(symbolic.gaussian_cf()))))
-lin = {n: symbolic.linearised_eigenvalue(n) for n in range(1, order + 1)}
+display(Math(r"\log T[\hat\phi]-\log\hat\phi = " + sp.latex(cf.fixed_point_residual(cf.gaussian_cf()))))
+lin = {n: cf.linearised_eigenvalue(n) for n in range(1, order + 1)}
 display(Math(r"\left.\frac{\partial_\varepsilon T[\hat\phi(1+\varepsilon (ik)^n)]}{(ik)^n\hat\phi}"
              r"\right|_{\varepsilon=0}:\quad "
              + r",\; ".join(rf"n={n}: {sp.latex(v)}" for n, v in lin.items())))
-real = symbolic.real_space_block_map(symbolic.gaussian_density(), 2)
+real = cf.real_space_block_map(cf.gaussian_density(), 2)
 display(Math(r"b=2:\quad \sqrt2\,(\phi*\phi)(\sqrt2\,x) = " + sp.latex(real)))
-function_space_ok = (symbolic.fixed_point_residual(symbolic.gaussian_cf()) == 0
-                     and sp.simplify(real - symbolic.gaussian_density()) == 0
-                     and all(sp.simplify(v - symbolic.b ** (1 - sp.Rational(n, 2))) == 0 for n, v in lin.items()))
-glue("function_space_ok", verdict(function_space_ok, "confirms", "does NOT confirm"))
+glue("function_space_ok", verdict(ch1.function_space_check(real, lin), "confirms", "does NOT confirm"))
 print("Gaussian fixed point and Hermite eigenvalues checked for n = 1 ..", order)
 
 # %% [markdown]
@@ -202,11 +195,11 @@ print("Gaussian fixed point and Hermite eigenvalues checked for n = 1 ..", order
 # in the rest of the book.
 
 # %%
-stable = symbolic.cumulant_map(4, symbolic.alpha)
+stable = cf.cumulant_map(4, cf.alpha)
 display(Math(r"s' = b^{-1/\alpha}\textstyle\sum_i s_i:\quad " + r",\; ".join(
     rf"\kappa_{n}' = {sp.latex(v)}" for n, v in stable.items())))
 display(Math(r"\log T[e^{-c k^\alpha}] - \log e^{-c k^\alpha} = "
-             + sp.latex(symbolic.fixed_point_residual(symbolic.levy_cf(), symbolic.alpha))))
+             + sp.latex(cf.fixed_point_residual(cf.levy_cf(), cf.alpha))))
 
 # %% [markdown]
 # ## The flow of the laws
@@ -217,12 +210,12 @@ display(Math(r"\log T[e^{-c k^\alpha}] - \log e^{-c k^\alpha} = "
 # $\kappa_4>0$), the **centred exponential** (skewed, every cumulant $\kappa_n=(n-1)!$ for $n\ge2$) and a
 # **bimodal** mixture of two Gaussians at $\pm\mu$ with $\mu=${glue:text}`bimodal_mu` (two peaks).
 # All are standardised to mean 0 and variance 1 and have exact cumulants in closed form
-# (`rgsym.distributions`). Figure 1 draws the law of the block variable after $l=0,\dots,L$ steps.
+# (`rgsym.clt.laws`). Figure 1 draws the law of the block variable after $l=0,\dots,L$ steps.
 # Lattice laws (the summed Rademacher spins) are drawn through their atoms, with weight divided by
 # the lattice spacing, where a histogram would alias.
 
 # %%
-results = rg.measure_flows(cfg, seed=seed, device=S.device)
+results = ch1.measure_flows(cfg, seed=seed, device=S.device)
 
 xs = np.linspace(-4, 4, 400)
 gauss = np.exp(-xs**2 / 2) / np.sqrt(2 * np.pi)
@@ -257,7 +250,7 @@ finish(fig, cfg.stamp() + f", seed={seed}")
 # ## The cumulant flow, measured
 #
 # To test the eigenvalues quantitatively we estimate $\kappa_3,\dots,\kappa_6$ at every step with the
-# unbiased k-statistics (`rgsym.cumulants.kstat`, derived combinatorially for every order up to
+# unbiased k-statistics (`rgsym.clt.kstat`, derived combinatorially for every order up to
 # {glue:text}`kmax`)
 # and their standard errors (the exact finite-sample variance of $k_n$, a polynomial in the central
 # moments up to order $2n$, evaluated at the sample moments). Figure 2 shows $|\kappa_n(l)|$ on a
@@ -301,32 +294,28 @@ fig.suptitle(f"Figure 2. Cumulant flow under the block map (b = {cfg.b}): estima
 finish(fig, cfg.stamp() + f", seed={seed}")
 
 # %%
-fits = rg.exponent_table(results)
-combined = rg.combine_exponents(fits)
+fits = ch1.exponent_table(results)
+combined = ch1.combine_exponents(fits)
 display(fits[["law", "n", "y_fit", "y_se", "y_exact", "z", "points"]].round(3))
 display(combined.round(3))
-zero_z = rg.zero_cumulant_z(results)
-for n in (3, 4, 5, 6):
-    y, se = rg.combined_exponent(results, n)
-    glue(f"y{n}_fit", y); glue(f"y{n}_se", se); glue(f"y{n}_exact", float(symbolic.exponent(n)))
-glue("fits_max_z", float(np.max(np.abs(fits.z))) if len(fits) else float("nan"))
-glue("n_fits", int(len(fits)))
-glue("zero_count", int(zero_z.size))
-glue("zero_rms", float(np.sqrt(np.mean(zero_z**2))))
-glue("zero_max", float(np.max(np.abs(zero_z))))
-# pure noise: rms near 1, and the largest of a few hundred standard normal draws rarely beyond 4
-glue("zero_verdict", verdict(np.sqrt(np.mean(zero_z**2)) < 1.5 and np.max(np.abs(zero_z)) < 4,
-                             "as expected for draws consistent with zero",
+for n in ch1.FIT_ORDERS:
+    y, se = ch1.combined_exponent(results, n)
+    glue(f"y{n}_fit", y); glue(f"y{n}_se", se); glue(f"y{n}_exact", float(cf.exponent(n)))
+fit = ch1.fit_check(fits)
+zero = ch1.zero_cumulant_check(ch1.zero_cumulant_z(results))
+glue("fits_max_z", fit["max_z"]); glue("n_fits", fit["n_fits"])
+glue("zero_count", zero["count"]); glue("zero_rms", zero["rms"]); glue("zero_max", zero["max"])
+glue("zero_verdict", verdict(zero["ok"], "as expected for draws consistent with zero",
                              "more than sampling noise explains: a bias that needs looking at"))
-glue("fits_verdict", verdict(np.max(np.abs(fits.z)) < 3, "agree", "do NOT agree") if len(fits)
+glue("fits_verdict", verdict(fit["ok"], "agree", "do NOT agree") if fit["n_fits"]
      else "cannot be compared (no law of this run has a non-zero cumulant of order 3 to 6)")
-print(f"{len(fits)} exponent fits; {zero_z.size} estimates of vanishing cumulants")
+print(f"{fit['n_fits']} exponent fits; {zero['count']} estimates of vanishing cumulants")
 
 # %% [markdown]
 # The measured points lie on the exact lines until they sink into the noise: at step $l$ only
 # $n_\text{samples}b^{L-l}$ block variables remain while $\kappa_n$ itself shrinks, so high orders
 # drop below their error within a few steps. Fitting $\log|k_n(l)|$ against $l$ over the points
-# measured with at least three standard errors (`rgsym.rg.fit_exponent`, weighted least squares)
+# measured with at least three standard errors (`rgsym.clt.fit_exponent`, weighted least squares)
 # gives one exponent per law and order, {glue:text}`n_fits` fits in all (the first table). Their
 # inverse-variance means over laws (the second table) are
 #
@@ -371,18 +360,10 @@ axes[1].legend(loc="upper right")
 fig.suptitle(f"Figure 3. Shape parameters flow to their Gaussian values (b = {cfg.b})")
 finish(fig, cfg.stamp() + f", seed={seed}")
 
-skewed = [law for law in cfg.laws if get_law(law).cumulant(3) != 0]
-skew_law = "exponential" if "exponential" in skewed else (skewed or list(cfg.laws))[0]
-res = results[skew_law]
-glue("skew_law", skew_law); glue("skew_law_g1", float(get_law(skew_law).cumulant(3)))
-glue("skew_exp_1", float(res.skewness[1])); glue("skew_exp_1_se", float(res.skewness_se[1]))
-glue("skew_exp_1_pred", float(get_law(skew_law).cumulant(3) * cfg.b ** -0.5))
-kurt_law = "laplace" if "laplace" in results else cfg.laws[0]
-res = results[kurt_law]
-glue("kurt_law", kurt_law)
-glue("kurt_1", float(res.excess_kurtosis[1])); glue("kurt_1_se", float(res.excess_kurtosis_se[1]))
-glue("kurt_1_pred", float(get_law(kurt_law).cumulant(4) / cfg.b))
-print(f"one step: skewness and excess kurtosis of {kurt_law} measured")
+shapes = ch1.one_step_shapes(results, cfg.laws, cfg.b)
+for name, value in shapes.items():
+    glue(name, value)
+print(f"one step: skewness and excess kurtosis of {shapes['kurt_law']} measured")
 
 # %% [markdown]
 # One step of the map divides every excess kurtosis by $b$ and every skewness by $\sqrt b$. For the
@@ -403,9 +384,9 @@ print(f"one step: skewness and excess kurtosis of {kurt_law} measured")
 # line per law.
 
 # %%
-block_sizes = (2, 3, 4)
+block_sizes = ch1.BLOCK_SIZES
 # measure_flow is cached: the b of this run comes back without new work
-by_b = {bb: rg.measure_flows(cfg.with_block_size(bb), seed=seed, device=S.device) for bb in block_sizes}
+by_b = {bb: ch1.measure_flows(cfg.with_block_size(bb), seed=seed, device=S.device) for bb in block_sizes}
 fig, axes = plt.subplots(1, 4, figsize=(14, 3.6))
 markers = {2: "o", 3: "s", 4: "^"}
 for ax, bb in zip(axes[:3], block_sizes):
@@ -432,13 +413,10 @@ axes[3].set_title("all $b$ against block size (o: 2, s: 3, ^: 4)")
 fig.suptitle(r"Figure 4. The fourth cumulant for $b = 2, 3, 4$ and the collapse onto $(b^l)^{-1}\kappa_4$")
 finish(fig, f"b=2,3,4 at N close to {cfg.lattice_size}, {cfg.n_spins} spins per law, profile={profile}, seed={seed}")
 
-lam4 = {}
-for bb in block_sizes:
-    y, se = rg.combined_exponent(by_b[bb], 4)
-    lam4[bb] = (float(bb**y), float(bb**y * np.log(bb) * se))
-    glue(f"lam4_b{bb}", lam4[bb][0]); glue(f"lam4_b{bb}_se", lam4[bb][1])
-display(pd.DataFrame({"b": list(lam4), "fitted lambda_4": [v[0] for v in lam4.values()],
-                      "error": [v[1] for v in lam4.values()], "exact 1/b": [1 / bb for bb in lam4]}).round(4))
+lam4 = ch1.block_size_eigenvalues(by_b, 4)
+for bb, (lam, lam_se) in lam4.items():
+    glue(f"lam4_b{bb}", lam); glue(f"lam4_b{bb}_se", lam_se)
+display(ch1.eigenvalue_table(lam4).round(4))
 
 # %% [markdown]
 # Combining the laws, the fitted fourth-cumulant eigenvalues are
@@ -453,7 +431,7 @@ display(pd.DataFrame({"b": list(lam4), "fitted lambda_4": [v[0] for v in lam4.va
 # $\lambda_n=b^{1-n/2}$. A network $f_\theta$ trained to imitate one step can therefore be judged
 # beyond its mean squared error: iterated, it must keep the variance marginal, kill skewness at
 # $b^{-1/2}$ and kurtosis at $b^{-1}$ per step, and do so for base laws it never saw. We follow the
-# paper's reported choice of training laws, the Gaussian and the uniform (`rgsym.TRAIN_LAWS`); the
+# paper's reported choice of training laws, the Gaussian and the uniform (`rgsym.clt.TRAIN_LAWS`); the
 # other laws of this chapter are held out for testing. The next chapters train MLPs and GNNs on this
 # task and use the tools built here (the block map, the exact cumulant flow and the k-statistics) to
 # measure how far their learned flows stray.

@@ -36,9 +36,9 @@
 # Our data regime (a choice of this book): each network owns a *finite* training set of $n_{\rm train}$
 # blocks drawn once from its training law (Gaussian or uniform), and each step draws a minibatch from
 # it with replacement, so that a large network can overfit. All networks of the grid, configurations
-# times seeds, train as stacked ensembles in one batched computation (`rgsym.training`).
+# times seeds, train as stacked ensembles in one batched computation (`rgsym.learn.training`).
 #
-# **Measures** (`rgsym.measures`). With the relative error
+# **Measures** (`rgsym.learn.measures`). With the relative error
 # $\varepsilon(f;q) = E_q\|f(s)-T_b(s)\|^2 / E_q\|T_b(s)\|^2$:
 # G1 is $\varepsilon$ on fresh samples of the training law; G2 the mean of $\varepsilon$ over the six
 # unseen base laws plus the other training law, and over inputs rescaled by
@@ -64,14 +64,15 @@ rep_activation = "silu"  # activation of the representative networks in the succ
 # %%
 import time
 
-import rgsym
-from rgsym import sweeps
+from rgsym.chapters import ch2_mlps as ch2
+from rgsym.config import setup_chapter
+from rgsym.validation import check_choice
 
-S = rgsym.setup_chapter("02_mlps", profile=profile, device=device, seed=seed, steps=steps, n_seeds=n_seeds,
-                        workers=workers, rep_activation=rep_activation)
-spec = sweeps.chapter2_spec(profile, steps=steps, n_seeds=n_seeds, device=S.device)  # validates the knobs
-workers = sweeps.resolve_workers(workers, S.device)
-rgsym.check_choice("rep_activation", rep_activation, spec.activations)
+S = setup_chapter("02_mlps", profile=profile, device=device, seed=seed, steps=steps, n_seeds=n_seeds,
+                  workers=workers, rep_activation=rep_activation)
+spec = ch2.chapter2_spec(profile, steps=steps, n_seeds=n_seeds, device=S.device)  # validates the knobs
+workers = ch2.resolve_workers(workers, S.device)
+check_choice("rep_activation", rep_activation, spec.activations)
 print(spec.describe())
 
 # %%
@@ -83,23 +84,20 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from rgsym.measures import function_slices
-from rgsym.models import MLPConfig, SYMMETRIES, exact_layers, from_layers, tied_bias_layers
+from rgsym.learn.cache import cache_dir
+from rgsym.learn.measures import function_slices
+from rgsym.learn.mlp_sweep import run_sweep
 from rgsym.plotting import finish
-from rgsym.rg import block_map
 from rgsym.report import glue, verdict
-
-
-
 
 b, L = spec.b, spec.measures.L
 glue("b", b); glue("L", L); glue("N", b**L)
 glue("n_steps", spec.train.steps); glue("batch", spec.train.batch_size); glue("n_train", spec.train.n_train)
 glue("n_seeds", len(spec.seeds)); glue("n_members", len(spec.members())); glue("alpha", spec.alpha)
 glue("lr", spec.train.lr)
-npars = [MLPConfig(b=b, width=w, depth=d, symmetry=sym).n_params for d, w in spec.sizes for sym in spec.symmetries]
+npar_min, npar_max = ch2.parameter_range(spec)
 glue("sizes_text", ", ".join(f"{d}x{w}" for d, w in spec.sizes)); glue("n_sizes", len(spec.sizes))
-_ = glue("npar_min", min(npars)), glue("npar_max", max(npars))
+_ = glue("npar_min", npar_min), glue("npar_max", npar_max)
 
 # %% [markdown]
 # ## What each architecture can represent
@@ -126,42 +124,16 @@ _ = glue("npar_min", min(npars)), glue("npar_max", max(npars))
 #   a single ReLU unit already gives $[\mathrm{relu}(z) - \mathrm{relu}(-z)]/2 = z/2$.
 #
 # The next cell checks each statement numerically with the explicit weights of
-# `rgsym.models.exact_layers` and `tied_bias_layers`.
+# `rgsym.nets.exact_layers` and `tied_bias_layers`.
 
 # %%
 gen = torch.Generator().manual_seed(S.seed)
-s_test = torch.randn(1, 20000, b, generator=gen, dtype=torch.float64) * 2
-exact = block_map(s_test, b)[..., 0]
-rows = []
-for act in ("identity", "relu", "quadratic", "tanh"):
-    for sym in SYMMETRIES[:5]:
-        cfg = MLPConfig(b=b, width=4, depth=2, activation=act, symmetry=sym,
-                        alpha=spec.alpha if act == "quadratic" else None)
-        layers = exact_layers(cfg)
-        if layers is None:
-            rows.append((act, sym, "no exact construction"))
-            continue
-        with torch.no_grad():
-            err = float((from_layers(cfg, layers)(s_test) - exact).abs().max())
-        rows.append((act, sym, f"max |f - T| = {err:.1e}"))
-rep = pd.DataFrame(rows, columns=["activation", "symmetry", "exact representation"]).pivot(
-    index="activation", columns="symmetry", values="exact representation")
-display(rep)
-
-tied = MLPConfig(b=b, width=4, depth=1, activation="quadratic", symmetry="tied-hidden", alpha=spec.alpha)
-s_g = torch.randn(1, 200000, b, generator=gen, dtype=torch.float64)
-t_g = block_map(s_g, b)[..., 0]
-c_grid = np.array([0.0, 1.0, 3.0, 10.0, 30.0])
-tied_err = []
-for c in c_grid:
-    with torch.no_grad():
-        y = from_layers(tied, tied_bias_layers(tied, c))(s_g)
-    tied_err.append(float(((y - t_g) ** 2).mean() / (t_g**2).mean()))
-tied_pred = 2 * spec.alpha**2 / (1 + 2 * spec.alpha * c_grid) ** 2
-display(pd.DataFrame({"hidden bias c": c_grid, "relative error (Monte Carlo)": tied_err,
-                      "2 alpha^2/(1+2 alpha c)^2": tied_pred}))
-glue("tied_err_c0", tied_err[0]); glue("tied_err_c30", tied_err[-1])
-_ = glue("tied_mc_ok", verdict(np.allclose(tied_err, tied_pred, rtol=0.05), "agrees", "disagrees"))
+display(ch2.representation_table(spec, gen))  # draws the test blocks first ...
+tied = ch2.tied_bias_check(spec, gen)  # ... then the Gaussian blocks of the tied check
+display(tied)
+tied_err = tied["relative error (Monte Carlo)"]
+glue("tied_err_c0", tied_err.iloc[0]); glue("tied_err_c30", tied_err.iloc[-1])
+_ = glue("tied_mc_ok", verdict(ch2.tied_check_agrees(tied), "agrees", "disagrees"))
 
 # %% [markdown]
 # The tied quadratic network with bias $c=0$ misses the map by a relative error of
@@ -182,18 +154,15 @@ _ = glue("tied_mc_ok", verdict(np.allclose(tied_err, tied_pred, rtol=0.05), "agr
 # $L =$ {glue:text}`L` steps on lattices of $N =$ {glue:text}`N` sites.
 
 # %%
-grid = pd.DataFrame([{"size (depth x width)": f"{d}x{w}",
-                      **{sym: MLPConfig(b=b, width=w, depth=d, symmetry=sym).n_params for sym in spec.symmetries}}
-                     for d, w in spec.sizes]).set_index("size (depth x width)")
 print("free parameters per network (rows: size, columns: symmetry):")
-display(grid)
+display(ch2.parameter_grid(spec))
 
 t0 = time.perf_counter()
-res = sweeps.run_sweep(spec, device=S.device, workers=workers)
+res = run_sweep(spec, device=S.device, workers=workers)
 elapsed = time.perf_counter() - t0
 train_s = sum(p["provenance"]["total_seconds"] for p in res.payloads.values())
 cpu_s = sum(p["provenance"].get("cpu_seconds", float("nan")) for p in res.payloads.values())
-print(f"{res.n_trained} chunks trained, {res.n_cached} loaded from the cache ({sweeps.cache.cache_dir()}), "
+print(f"{res.n_trained} chunks trained, {res.n_cached} loaded from the cache ({cache_dir()}), "
       f"{elapsed:.1f} s here with {workers} worker process(es), one torch thread each; training + measuring "
       f"took {train_s:.0f} s ({cpu_s:.0f} CPU-seconds) on {res.members.device.iloc[0].split(' (')[0]}")
 n_div = res.n_diverged
@@ -216,7 +185,7 @@ stamp_grid = (f"b={b}, L={L}, {len(spec.seeds)} seeds, {spec.train.steps} steps,
 
 # %%
 def heat(ax, measure, task):
-    st = sweeps.cell_stats(res, measure, by=("task", "symmetry", "activation"))
+    st = ch2.cell_stats(res, measure, by=("task", "symmetry", "activation"))
     st = st[st.task == task]
     grid_ = dict(index=spec.symmetries, columns=spec.activations)
     med = st.pivot(index="symmetry", columns="activation", values="median").reindex(**grid_)
@@ -254,12 +223,12 @@ finish(fig, stamp_grid)
 # the interquartile range as error bars. The star marks each symmetry's best size.
 
 # %%
-acts_nl = [a for a in spec.activations if a in sweeps.NONLINEAR]
+acts_nl = ch2.nonlinear(spec)
 sym_colours = dict(zip(spec.symmetries, plt.cm.tab10.colors))
 npar = res.members.groupby(["symmetry", "size"])["n_params"].first()
 fig, axes = plt.subplots(2, len(spec.tasks), figsize=(9.5, 6.4), sharex=True)
 for row, measure in enumerate(("G2", "G3")):
-    st = sweeps.cell_stats(res, measure, by=("task", "symmetry", "size"), activations=acts_nl)
+    st = ch2.cell_stats(res, measure, by=("task", "symmetry", "size"), activations=acts_nl)
     for col, task in enumerate(spec.tasks):
         ax = axes[row, col]
         for sym in spec.symmetries:
@@ -327,11 +296,7 @@ finish(fig, stamp_grid.split(";")[0] + f"; {rep_activation} {mid_label}; diverge
 # construction.
 
 # %%
-nl = summary[summary.activation.isin(acts_nl) & ~summary.diverged & np.isfinite(summary.G2)]
-picks = []
-for task in spec.tasks:
-    d = nl[nl.task == task]
-    picks += [("best", task, int(d.loc[d.G2.idxmin()].member_id)), ("worst", task, int(d.loc[d.G2.idxmax()].member_id))]
+picks = ch2.best_and_worst(summary, spec, "G2")
 t = torch.linspace(-8, 8, 321, dtype=torch.float64)
 slices = [function_slices(res.model([p[2]]).double(), t) for p in picks]  # sizes may differ: one at a time
 fig, axes = plt.subplots(1, 2, figsize=(9.5, 5.0))
@@ -356,15 +321,15 @@ finish(fig, stamp_grid, bottom=0.24)
 # %% [markdown]
 # ## Verdict on claim C2
 #
-# The test, fixed before looking at the numbers (`rgsym.sweeps.c2_verdict`): a cell is a (symmetry,
+# The test, fixed before looking at the numbers (`rgsym.chapters.ch2_mlps.c2_verdict`): a cell is a (symmetry,
 # size) pair scored by the median G2 over seeds and nonlinear activations, and its complexity is its
 # number of free parameters. C2 holds for a training law when the best cell is neither the most
 # constrained cell (fewest free parameters) nor the most complex one (most), and both of these are at
 # least twice as bad as the best. The same test is repeated on G3.
 
 # %%
-v2 = sweeps.c2_verdict(res, "G2", activations=acts_nl)
-v3 = sweeps.c2_verdict(res, "G3", activations=acts_nl)
+v2 = ch2.c2_verdict(res, "G2", activations=acts_nl)
+v3 = ch2.c2_verdict(res, "G3", activations=acts_nl)
 verdicts = pd.concat([v2, v3], ignore_index=True)
 display(verdicts[["task", "measure", "best", "best_median", "most_constrained", "most_constrained_median",
                   "most_complex", "most_complex_median", "ratio_constrained", "ratio_complex", "n_excluded", "holds"]])
@@ -373,21 +338,14 @@ for _, r in verdicts.iterrows():
     glue(f"c2_best_{key}", r.best); glue(f"c2_bestval_{key}", r.best_median)
     glue(f"c2_rc_{key}", r.ratio_constrained); glue(f"c2_rx_{key}", r.ratio_complex)
     glue(f"c2_holds_{key}", verdict(r.holds, "holds", "does not hold"))
-n_hold = int(verdicts.holds.sum())
-glue("c2_n_hold", n_hold); glue("c2_n_tests", len(verdicts))
-glue("c2_verdict", verdict(n_hold == len(verdicts), "supported",
-                           "partly supported" if n_hold else "not supported"))
-ok_g1 = summary[~summary.diverged & summary.activation.isin(acts_nl)]
-glue("c1_frac", float((ok_g1.G1 < 1e-2).mean())); glue("c1_best", float(ok_g1.G1.min()))
-by_sym = ok_g1.groupby("symmetry").G2.median()
-glue("best_sym", by_sym.idxmin())
-glue("tied_ratio", float(by_sym.get("tied-hidden", np.nan) / by_sym.min()))
-sizes_sorted = [f"{d}x{w}" for d, w in spec.sizes]
-big = ok_g1[(ok_g1.symmetry == "free") & (ok_g1["size"] == sizes_sorted[-1])]
-small = ok_g1[(ok_g1.symmetry == "free") & (ok_g1["size"] == sizes_sorted[0])]
-glue("big_train", float(big.final_train_loss.median())); glue("big_g2", float(big.G2.median()))
-glue("big_gap", float(big.G2.median() / big.final_train_loss.median()))
-_ = glue("small_gap", float(small.G2.median() / small.final_train_loss.median()))
+vn = ch2.verdict_numbers(verdicts)
+glue("c2_n_hold", vn["n_hold"]); glue("c2_n_tests", vn["n_tests"])
+glue("c2_verdict", vn["verdict"])
+h = ch2.headline_numbers(summary, spec)
+glue("c1_frac", h["c1_frac"]); glue("c1_best", h["c1_best"])
+glue("best_sym", h["best_sym"]); glue("tied_ratio", h["tied_ratio"])
+glue("big_train", h["big_train"]); glue("big_g2", h["big_g2"]); glue("big_gap", h["big_gap"])
+_ = glue("small_gap", h["small_gap"])
 
 # %% [markdown]
 # On G2, trained on Gaussian inputs, the best cell is {glue:text}`c2_best_G2_gaussian` (median
@@ -423,14 +381,7 @@ _ = glue("small_gap", float(small.G2.median() / small.final_train_loss.median())
 # fails, by the ratio given above.
 
 # %%
-rows = []
-for _, r in v2.iterrows():
-    sym_c, size_c = r.most_constrained.split(" ")
-    cell = ok_g1[(ok_g1.symmetry == sym_c) & (ok_g1["size"] == size_c) & (ok_g1.task == r.task)]
-    for act, g in cell.groupby("activation"):
-        rows.append({"task": r.task, "cell": r.most_constrained, "activation": act, "median G2": g.G2.median(),
-                     "seeds": len(g), "exact to rounding (< 1e-8)": bool(g.G2.median() < 1e-8)})
-per_act = pd.DataFrame(rows)
+per_act = ch2.most_constrained_by_activation(v2, summary, spec)
 display(per_act)
 exact_acts = sorted(set(per_act.loc[per_act["exact to rounding (< 1e-8)"], "activation"]))
 glue("mc_exact_acts", ", ".join(exact_acts) if exact_acts else "none of them")

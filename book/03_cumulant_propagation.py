@@ -46,21 +46,23 @@ alpha = 0.5        # quadratic coefficient of the fitted tied-hidden example
 # %%
 import time
 
-import rgsym
-from rgsym import analytic as A
-from rgsym import propagation as P
-from rgsym import sweeps
+from rgsym.chapters import ch3_propagation as c3
+from rgsym.chapters.ch2_mlps import chapter2_spec
+from rgsym.config import setup_chapter
+from rgsym.learn.mlp_sweep import run_sweep
+from rgsym.nets.activations import get_activation
+from rgsym.propagation import analytic as A
+from rgsym.propagation import ensembles, flows
 
-S = rgsym.setup_chapter("03_cumulant_propagation", profile=profile, device=device, seed=seed, n_mc=n_mc,
-                        nodes=nodes, laws=laws, flow_law=flow_law, alpha=alpha)
-C = P.chapter3_settings(profile, n_mc=n_mc, nodes=nodes, laws=laws, flow_law=flow_law)
-act_example = rgsym.activations.get_activation("quadratic", alpha=alpha)  # validates alpha
-spec = sweeps.chapter2_spec(profile)
+S = setup_chapter("03_cumulant_propagation", profile=profile, device=device, seed=seed, n_mc=n_mc,
+                  nodes=nodes, laws=laws, flow_law=flow_law, alpha=alpha)
+C = c3.chapter3_settings(profile, n_mc=n_mc, nodes=nodes, laws=laws, flow_law=flow_law)
+act_example = get_activation("quadratic", alpha=alpha)  # validates alpha
+spec = chapter2_spec(profile)
 print(C)
 t_start = time.perf_counter()
 
 # %%
-import math
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -69,9 +71,8 @@ import pandas as pd
 import sympy as sp
 import torch
 from IPython.display import Markdown, Math, display
-from scipy.stats import spearmanr
 
-from rgsym.distributions import get_law
+from rgsym.clt import get_law
 from rgsym.plotting import LAW_COLOURS, stamp
 from rgsym.report import glue, verdict
 
@@ -121,7 +122,7 @@ _ = glue("alpha", alpha)
 # which stores all of a layer's cumulant tensors at once in low-rank form; the output cumulants are
 # then read from the moments of powers of the output polynomial (`propagate`, method `exact`). For a
 # quadratic network of depth $D$ the output is a polynomial of degree $2^D$, so order $n$ needs
-# input cumulants up to $2^D n$. The tests in `tests/test_propagation.py` check that the two
+# input cumulants up to $2^D n$. The tests in `tests/test_propagation_*.py` check that the two
 # implementations agree with each other, with closed forms and with Monte Carlo runs of $10^6$ samples.
 #
 # Fischer et al. also use a **Gaussian truncation**: keep only means and covariances and treat
@@ -229,12 +230,7 @@ _ = glue("lead3", Markdown(f"${sp.latex(lead[3][1])}$"))
 # The least-squares fit of (3.9) to the RG map with all weights bounded by $B$ shows how close (3.14).
 
 # %%
-bounds = [0.5, 1.0, 2.0, 4.0, 8.0] if profile == "paper" else [0.5, 1.0, 2.0, 4.0]
-fits = [A.best_tied_hidden_fit(alpha=alpha, b=b, law="gaussian", param_bound=B, starts=4 if profile == "smoke" else 12,
-                               seed=S.seed) for B in bounds]
-fit_tab = pd.DataFrame({"bound B": bounds, "loss": [f.loss for f in fits],
-                        "|Q|_F": [f.quadratic_norm for f in fits],
-                        "kappa_3 after one step": [f.kappa3_after_one_step for f in fits]})
+bounds, fits, fit_tab = c3.tied_fits(profile, alpha=alpha, b=b, seed=S.seed)
 display(fit_tab)
 fig, ax = plt.subplots(figsize=(6.4, 3.8))
 ax.loglog(bounds, fit_tab["loss"], "o-", label="relative loss $E(f-f_{RG})^2$")
@@ -245,14 +241,10 @@ ax.set_xlabel("bound $B$ on the weights $|w_i|, |c|, |V|$")
 ax.set_ylabel("value")
 ax.set_title("Best tied-hidden quadratic fit: never exact, better only with larger weights")
 ax.legend()
-stamp(fig, f"b={b}, alpha={alpha}, one hidden layer, Gaussian sites, exact expectations (rgsym.analytic)")
+stamp(fig, f"b={b}, alpha={alpha}, one hidden layer, Gaussian sites, exact expectations (rgsym.propagation.analytic)")
 plt.show()
-slope_q = float(np.polyfit(np.log(bounds), np.log(fit_tab["|Q|_F"]), 1)[0])
-glue("q_first", fits[0].quadratic_norm)
-glue("q_last", fits[-1].quadratic_norm)
-glue("b_last", bounds[-1])
-glue("k3_last", abs(fits[-1].kappa3_after_one_step))
-_ = glue("slope_q", slope_q)
+for name, value in c3.fit_summary(bounds, fits, fit_tab).items():
+    glue(name, value)
 
 # %% [markdown]
 # The quadratic part falls from {glue:text}`q_first:.3f` to {glue:text}`q_last:.2e` as the
@@ -270,7 +262,7 @@ _ = glue("slope_q", slope_q)
 
 # %%
 t0 = time.perf_counter()
-res = sweeps.run_sweep(spec, device=S.device, progress=False)
+res = run_sweep(spec, device=S.device, progress=False)
 valid = res.members[~res.members["diverged"].astype(bool)]
 print(spec.describe())
 print(f"{res.n_trained} chunks trained here, {res.n_cached} loaded from the cache; {len(valid)} networks used, "
@@ -290,9 +282,8 @@ stamp_grid = f"Chapter 2 grid ({profile}): {spec.describe()}; diverged left out:
 
 # %%
 t0 = time.perf_counter()
-pred = P.prediction_table(res, C.laws, n_mc=C.n_mc, nodes=C.nodes, seed=S.seed)
+pred = c3.prediction_table(res, C.laws, n_mc=C.n_mc, nodes=C.nodes, seed=S.seed)
 print(f"{len(pred) // 4} (network, law) pairs in {time.perf_counter() - t0:.1f} s")
-pred["sigma_n"] = pred["variance"].clip(lower=1e-300) ** (pred["order"] / 2)
 shown = pred[pred["variance"] > 1e-12]  # networks with a constant output (dead units) have nothing to show
 names = {1: r"\kappa_1/\sigma'", 2: r"\kappa_2", 3: r"\kappa_3/\sigma'^3", 4: r"\kappa_4/\sigma'^4"}
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.9))
@@ -324,20 +315,11 @@ fig.suptitle("Output cumulants of the trained networks on unseen laws: propagati
 stamp(fig, f"one point per network and law; {C.n_mc} blocks per point; {n_clipped} points outside the axes drawn "
            f"on the border; {stamp_grid}")
 plt.show()
-within3 = float((pred["z"] < 3).mean())
-med_z = float(pred["z"].median())
-resolved = pred[(3 * pred["se"] < 0.01 * pred["measured"].abs()) & (pred["pred_error"] < 0.001 * pred["predicted"].abs())]
-rel1 = float(((resolved["predicted"] - resolved["measured"]).abs() < 0.01 * resolved["predicted"].abs()).mean())
 display(pred.groupby(["order", "method"])["z"].describe()[["count", "50%", "max"]])
-big = pred[pred["z"] >= 3]
-heavy = (big["law_kurtosis"] >= 1.5) & (big["activation"] == "quadratic") & (big["depth"] >= 2)
-display(big.sort_values("z", ascending=False).head(5)[["activation", "symmetry", "size", "law", "order", "predicted",
-                                                        "measured", "se", "z"]])
-glue("z3_heavy_share", 100 * float(heavy.mean()) if len(big) else 0.0)
-glue("within3", 100 * within3)
-glue("med_z", med_z)
-glue("n_resolved", len(resolved))
-_ = glue("rel1", 100 * rel1)
+display(pred[pred["z"] >= c3.Z_PASS].sort_values("z", ascending=False).head(5)[
+    ["activation", "symmetry", "size", "law", "order", "predicted", "measured", "se", "z"]])
+for name, value in c3.prediction_summary(pred).items():
+    glue(name, value)
 
 # %% [markdown]
 # With $z = |\text{predicted} - \text{measured}|/\sqrt{\mathrm{se}^2 + \text{error}^2}$,
@@ -360,13 +342,7 @@ _ = glue("rel1", 100 * rel1)
 # figure compares it with the (validated) predictions above.
 
 # %%
-v = pred[(pred["order"] == 2) & (pred["variance"] > 1e-12)].copy()  # constant-output networks have no shape
-v["gt_rel_err"] = (v["gaussian"] / v["predicted"] - 1).abs()
-m3 = pred[pred["order"] == 3].set_index(["member_id", "law"])
-m4 = pred[pred["order"] == 4].set_index(["member_id", "law"])
-key_idx = pd.MultiIndex.from_frame(v[["member_id", "law"]])
-v["skew"] = (m3.loc[key_idx, "predicted"].to_numpy() / m3.loc[key_idx, "sigma_n"].to_numpy())
-v["kurt"] = (m4.loc[key_idx, "predicted"].to_numpy() / m4.loc[key_idx, "sigma_n"].to_numpy())
+v = c3.truncation_table(pred)  # constant-output networks have no shape and are left out
 depths = sorted(v["depth"].unique())
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
 rng = np.random.default_rng(S.seed)
@@ -393,19 +369,10 @@ axes[1].set_title("What the truncation drops")
 axes[1].legend(fontsize=7, markerscale=2)
 stamp(fig, f"every trained network x unseen law; {stamp_grid}")
 plt.show()
-gt_by = v.groupby(["depth", "law"])["gt_rel_err"].median().unstack()
+gt_by, gt_glue = c3.truncation_summary(v)
 display(gt_by)
-worst = v.loc[v["gt_rel_err"].idxmax()]
-glue("gt_frac1", 100 * float((v["gt_rel_err"] > 0.01).mean()))
-glue("gt_med_d1", float(v[v["depth"] == depths[0]]["gt_rel_err"].median()))
-glue("gt_med_dmax", float(v[v["depth"] == depths[-1]]["gt_rel_err"].median()))
-glue("depth_max", int(depths[-1]))
-glue("gt_worst", float(worst["gt_rel_err"]))
-glue("gt_worst_law", worst["law"])
-glue("gt_worst_net", f"{worst['activation']} {worst['symmetry']} {worst['size']}")
-glue("gt_worst_law_med", gt_by.median(axis=0).idxmax())
-glue("kurt_med", float(v["kurt"].abs().median()))
-_ = glue("kurt_p90", float(v["kurt"].abs().quantile(0.9)))
+for name, value in gt_glue.items():
+    glue(name, value)
 
 # %% [markdown]
 # The truncation's variance is off by more than $1\%$ for {glue:text}`gt_frac1:.0f` % of the
@@ -424,19 +391,8 @@ _ = glue("kurt_p90", float(v["kurt"].abs().quantile(0.9)))
 # /\mathrm{se}$, order 4, log scale).
 
 # %%
-cmp_rows = []
-cmp_laws = ("gaussian", "uniform", "laplace", "exponential")
-for d, w in spec.sizes[:2]:
-    sel = valid[(valid["activation"] == "tanh") & (valid["symmetry"] == "free") & (valid["depth"] == d)
-                & (valid["width"] == w) & (valid["task"] == spec.tasks[0])]
-    if not len(sel):
-        continue
-    tab = P.method_comparison(res.model(sel["member_id"].tolist()), cmp_laws, nodes=C.nodes, n_mc=C.n_mc,
-                              seed=S.seed)
-    tab["size"] = f"{d}x{w}"
-    cmp_rows.append(tab)
-cmp = pd.concat(cmp_rows, ignore_index=True)
-med = cmp[cmp["order"] == 4].groupby(["size", "method", "law"])["z"].median().unstack("law")[list(cmp_laws)]
+cmp_laws = c3.CMP_LAWS
+cmp, med = c3.tanh_method_comparison(res, spec, nodes=C.nodes, n_mc=C.n_mc, seed=S.seed)
 display(med)
 sizes_cmp = list(med.index.get_level_values(0).unique())
 fig, axes = plt.subplots(1, len(sizes_cmp), figsize=(6.2 * len(sizes_cmp), 3.8), squeeze=False)
@@ -457,13 +413,8 @@ fig.suptitle("Which route through a non-polynomial activation survives: predicti
 stamp(fig, f"task {spec.tasks[0]}, {C.n_mc} Monte Carlo blocks per network and law, {C.nodes} atoms, "
            f"bars clipped to [1e-2, 1e12]")
 plt.show()
-methods_cmp = list(med.index.get_level_values(1).unique())
-herm_cols = sorted(m for m in methods_cmp if m.startswith("hermite"))
-quad_col = [m for m in methods_cmp if m.startswith("quadrature")][0]
-glue("herm_worst", float(med.xs(herm_cols[-1], level="method").max().max()))
-glue("herm_best_light", float(med.xs(herm_cols[-1], level="method")["uniform"].min()))
-glue("quad_worst", float(med.xs(quad_col, level="method").max().max()))
-_ = glue("gauss_k4_worst", float(med.xs("gaussian", level="method").max().max()))
+for name, value in c3.method_summary(med).items():
+    glue(name, value)
 
 # %% [markdown]
 # Expanding $\tanh$ in Hermite polynomials (`hermite`) works on light-tailed inputs and one hidden
@@ -493,17 +444,16 @@ size_rep = spec.sizes[min(1, len(spec.sizes) - 1)]
 task_rep = C.flow_law if C.flow_law in spec.tasks else spec.tasks[0]
 rep_acts = [a for a in ("quadratic", "tanh") if a in spec.activations]
 fig, axes = plt.subplots(len(rep_acts), 4, figsize=(13, 3.3 * len(rep_acts)), squeeze=False)
-exact_k = P.exact_flow(torch.tensor(get_law(C.flow_law).cumulants(4)), b, L).numpy()
+exact_k = flows.exact_flow(torch.tensor(get_law(C.flow_law).cumulants(4)), b, L).numpy()
 levels = np.arange(L + 1)
 rep_rows = []
 for r, act in enumerate(rep_acts):
-    sel = valid[(valid["activation"] == act) & (valid["depth"] == size_rep[0]) & (valid["width"] == size_rep[1])
-                & (valid["task"] == task_rep) & (valid["seed"] == spec.seeds[0])]
+    sel = c3.representatives(valid, spec, act, size_rep, task_rep)
     if not len(sel):  # every such network diverged
         continue
     model = res.model(sel["member_id"].tolist())
-    pf = P.predict_flow(model, C.flow_law, L, nodes=C.nodes).numpy()
-    km, sem = P.measure_flow(model, C.flow_law, L, C.n_flow_mc, seed=S.seed)
+    pf = ensembles.predict_flow(model, C.flow_law, L, nodes=C.nodes).numpy()
+    km, sem = ensembles.measure_flow(model, C.flow_law, L, C.n_flow_mc, seed=S.seed)
     for j, sym in enumerate(sel["symmetry"]):
         colour = f"C{j}"
         for n in range(4):
@@ -540,7 +490,7 @@ display(rep_tab)
 # network's flow departs from it; the exact ones are $b^{1-n/2}$.
 
 # %%
-eig = P.eigen_table(res, state=4, nodes=min(C.nodes, 6))
+eig = c3.eigen_table(res, state=4, nodes=min(C.nodes, 6))
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.6), sharey=False)
 syms = list(spec.symmetries)
 ylo, yhi = 1e-4, 1e2
@@ -560,13 +510,10 @@ fig.suptitle("Linearised learned flow at the Gaussian point, by symmetry (all tr
 stamp(fig, f"moduli sorted in decreasing order; {n_out} values outside [1e-4, 1e2] (constant or exploding "
            f"networks) drawn at the border; {stamp_grid}")
 plt.show()
-eig_med = eig.groupby(["symmetry", "n"])["eigenvalue"].median().unstack()
+eig_med, eig_glue = c3.eigen_summary(eig, b)
 display(eig_med)
-for s, tag in (("free", "free"), ("tied-hidden", "tied")):
-    glue(f"lam3_{tag}", float(eig_med.loc[s, 3]) if s in eig_med.index else float("nan"))
-    glue(f"lam4_{tag}", float(eig_med.loc[s, 4]) if s in eig_med.index else float("nan"))
-glue("lam3_exact", b ** (-0.5))
-_ = glue("lam4_exact", b ** (-1.0))
+for name, value in eig_glue.items():
+    glue(name, value)
 
 # %% [markdown]
 # Fixed points: the exact map has a whole line of Gaussian fixed points (any variance). A learned
@@ -575,36 +522,14 @@ _ = glue("lam4_exact", b ** (-1.0))
 # networks' flow (order-4 closure).
 
 # %%
-sel = valid[(valid["activation"] == "quadratic") & (valid["depth"] == size_rep[0]) & (valid["width"] == size_rep[1])
-            & (valid["task"] == task_rep) & (valid["seed"] == spec.seeds[0])]
-fp_rows = []
+sel = c3.representatives(valid, spec, "quadratic", size_rep, task_rep)
+fp_tab = pd.DataFrame()
 if len(sel):
-    qmodel = res.model(sel["member_id"].tolist())
-    fp = P.flow_fixed_point(qmodel, [0.0, 1.0, 0.0, 0.0], "exact", max_iter=40)
-    for j, sym in enumerate(sel["symmetry"]):
-        k = fp.kappa[j].numpy()
-        fp_rows.append({"symmetry": sym, "converged": bool(fp.converged[j]), "kappa_1*": k[0], "kappa_2*": k[1],
-                        "kappa_3*": k[2], "kappa_4*": k[3],
-                        "distance from the Gaussian line": float(np.sqrt(k[0] ** 2 + k[2] ** 2 + k[3] ** 2)),
-                        "eigenvalue moduli": np.round(np.sort(np.abs(fp.eigenvalues[j].numpy()))[::-1], 3)})
-fp_tab = pd.DataFrame(fp_rows)
+    fp = flows.flow_fixed_point(res.model(sel["member_id"].tolist()), [0.0, 1.0, 0.0, 0.0], "exact", max_iter=40)
+    fp_tab = c3.fixed_point_table(fp, sel["symmetry"])
 display(fp_tab)
-conv = fp_tab[fp_tab["converged"]] if len(fp_tab) else fp_tab
-# a network keeps the Gaussian line when its fixed point is on it and the variance direction is marginal
-exact_lin = b ** (1 - np.arange(1, 5) / 2)
-on_line = (conv["distance from the Gaussian line"] < 1e-3) & conv[
-    "eigenvalue moduli"].map(lambda m: bool(np.allclose(np.sort(m)[::-1], np.sort(exact_lin)[::-1], atol=1e-2))) \
-    if len(conv) else pd.Series(dtype=bool)
-iso = conv[~on_line] if len(conv) else conv
-glue("fp_converged", int(len(conv)))
-glue("fp_total", len(fp_tab))
-glue("n_fp_line", int(on_line.sum()) if len(conv) else 0)
-glue("fp_line_syms", ", ".join(conv[on_line]["symmetry"]) if len(conv) and on_line.any() else "none")
-glue("n_fp_iso", int(len(iso)))
-glue("fp_k2_min", float(iso["kappa_2*"].min()) if len(iso) else float("nan"))
-glue("fp_k2_max", float(iso["kappa_2*"].max()) if len(iso) else float("nan"))
-glue("fp_d_min", float(iso["distance from the Gaussian line"].min()) if len(iso) else float("nan"))
-_ = glue("fp_d_max", float(iso["distance from the Gaussian line"].max()) if len(iso) else float("nan"))
+for name, value in c3.fixed_point_summary(fp_tab, b).items():
+    glue(name, value)
 
 # %% [markdown]
 # Newton converged for {glue:text}`fp_converged` of the {glue:text}`fp_total` representative
@@ -632,13 +557,12 @@ _ = glue("fp_d_max", float(iso["distance from the Gaussian line"].max()) if len(
 
 # %%
 t0 = time.perf_counter()
-flows = P.flow_table(res, nodes=C.nodes)
-print(f"flow predictions for {flows['member_id'].nunique()} networks in {time.perf_counter() - t0:.1f} s")
-n_sites_L = spec.measures.n_flow  # sites left at the last level
-floor = {n: 3 * np.sqrt(float(math.factorial(n)) / n_sites_L) for n in range(1, 5)}
-fl_L = flows[flows["level"] == L]
+flow_tab = c3.flow_table(res, nodes=C.nodes)
+print(f"flow predictions for {flow_tab['member_id'].nunique()} networks in {time.perf_counter() - t0:.1f} s")
+floor = c3.noise_floor(spec.measures.n_flow)  # sites left at the last level
+stats = c3.flow_error_stats(flow_tab, L, floor)
+fl_L = flow_tab[flow_tab["level"] == L]
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.9))
-stats = []
 for n, ax in zip(range(1, 5), axes):
     t = fl_L[(fl_L["order"] == n)]
     t = t[np.isfinite(t["predicted_dev"]) & np.isfinite(t["measured_ddev"])]
@@ -654,30 +578,14 @@ for n, ax in zip(range(1, 5), axes):
     ax.set_xlabel(rf"predicted $|\Delta\kappa_{n}(L)|$")
     ax.set_ylabel(rf"measured $|\Delta k_{n}(L)|$ (Chapter 2)")
     ax.set_title(f"order {n}, l = L = {L}")
-    above = t[(t["measured_ddev"] > floor[n]) | (t["predicted_dev"] > floor[n])]
-    rho = spearmanr(t["predicted_dev"], t["measured_ddev"]).statistic if len(t) > 2 else np.nan
-    ratio = (above["predicted_dev"] / above["measured_ddev"]).to_numpy()
-    f2 = float(np.mean((ratio > 0.5) & (ratio < 2))) if len(above) else np.nan
-    stats.append({"order": n, "networks": len(t), "above floor": len(above), "Spearman rho": rho,
-                  "within factor 2 (above floor)": f2})
 axes[0].legend(fontsize=7)
 fig.suptitle("Successive-RG error after L steps (values clipped to [1e-6, 1e6]): predicted from the weights against measured in Chapter 2")
 stamp(fig, f"one point per network; {C.nodes}-atom closure; {stamp_grid}")
 plt.show()
-stats = pd.DataFrame(stats)
 display(stats)
-all_lv = flows[np.isfinite(flows["predicted_dev"]) & np.isfinite(flows["measured_ddev"])]
-rho_all = spearmanr(all_lv["predicted_dev"], all_lv["measured_ddev"]).statistic
-glue("rho_all", float(rho_all))
-glue("rho_min", float(stats["Spearman rho"].min()))
-glue("rho_max", float(stats["Spearman rho"].max()))
-glue("f2_med", 100 * float(stats["within factor 2 (above floor)"].median()))
-tied3 = fl_L[(fl_L["order"] == 3) & (fl_L["symmetry"] == "tied-hidden") & (fl_L["activation"] != "identity")]["predicted_dev"]
-free3 = fl_L[(fl_L["order"] == 3) & (fl_L["symmetry"] == "free") & (fl_L["activation"] != "identity")]["predicted_dev"]
-drift_ratio = float(tied3.median() / free3.median()) if len(tied3) and len(free3) else float("nan")
-glue("drift_ratio", drift_ratio)
-glue("drift_reading", verdict(drift_ratio > 1, "as expected from an even part that cannot cancel",
-                              "so the trained networks do not show the drift the analysis leads one to expect"))
+flow_glue = c3.flow_summary(flow_tab, stats, L)
+for name, value in flow_glue.items():
+    glue(name, value)
 _ = glue("pred_elapsed", time.perf_counter() - t_start)
 
 # %% [markdown]
@@ -692,16 +600,12 @@ _ = glue("pred_elapsed", time.perf_counter() - t_start)
 # ## Verdict on claim C3
 
 # %%
-analytic_ok = bool(no_solution and free["matches_rg"] and relu_ok and checks_ok)
-agree_ok = bool(within3 >= 0.9 and rho_all >= 0.5)
-trained_ok = bool(np.isfinite(drift_ratio) and drift_ratio > 1)
-c3 = analytic_ok and agree_ok and trained_ok
-glue("c3_analytic", verdict(analytic_ok, "holds", "fails"))
-glue("c3_agree", verdict(agree_ok, "holds", "fails"))
-glue("c3_trained", verdict(trained_ok, "holds", "fails"))
-glue("c3", verdict(c3, "supported", "not supported"))
-print(f"analytic: {analytic_ok}, predictions agree: {agree_ok}, tied-hidden drift larger: {trained_ok} -> C3 {c3}; "
-      f"chapter computations took {time.perf_counter() - t_start:.0f} s")
+c3v = c3.c3_verdict(no_solution=no_solution, free_exact=free["matches_rg"], relu_ok=relu_ok, checks_ok=checks_ok,
+                   pred=pred, rho_all=flow_glue["rho_all"], drift_ratio=flow_glue["drift_ratio"])
+for name, value in c3v["glue"].items():
+    glue(name, value)
+print(f"analytic: {c3v['analytic']}, predictions agree: {c3v['agree']}, tied-hidden drift larger: {c3v['trained']} "
+      f"-> C3 {c3v['c3']}; chapter computations took {time.perf_counter() - t_start:.0f} s")
 
 # %% [markdown]
 # The three parts of the verdict are computed above: the analytic demonstration

@@ -43,13 +43,14 @@ cpu_threads = 1     # intra-op CPU threads per training process (tiny tensors: 1
 workers = None      # parallel training processes on the CPU; None: 1 for smoke, up to 2 for paper
 
 # %%
-import rgsym
-from rgsym import gnn, graphs, sweeps
-S = rgsym.setup_chapter("04_gnns", profile=profile, device=device, seed=seed, seeds=seeds,
-                        activations=activations, cpu_threads=cpu_threads, workers=workers)
-main_spec, cap_spec = gnn.chapter4_specs(profile, seeds=seeds, activations=activations)  # validates the knobs
-mlp_spec = sweeps.chapter2_spec(profile)  # Chapter 2's sweep: the same tasks, laws and budget
-run_kw = gnn.run_settings(profile, S.device, threads=cpu_threads, workers=workers)  # validates the rest
+from rgsym.chapters import ch4_gnns as ch4
+from rgsym.chapters.ch2_mlps import chapter2_spec
+from rgsym.config import setup_chapter
+S = setup_chapter("04_gnns", profile=profile, device=device, seed=seed, seeds=seeds,
+                  activations=activations, cpu_threads=cpu_threads, workers=workers)
+main_spec, cap_spec = ch4.chapter4_specs(profile, seeds=seeds, activations=activations)  # validates the knobs
+mlp_spec = chapter2_spec(profile)  # Chapter 2's sweep: the same tasks, laws and budget
+run_kw = ch4.run_settings(profile, S.device, threads=cpu_threads, workers=workers)  # validates the rest
 print(main_spec.describe())
 print(cap_spec.describe())
 
@@ -57,15 +58,15 @@ print(cap_spec.describe())
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import display
+from rgsym.learn.gnn_sweep import run_gnn_sweep
+from rgsym.learn.mlp_sweep import run_sweep
+from rgsym.nets import graphs
 from rgsym.plotting import finish
 from rgsym.report import glue, verdict
 
 ACT_COLOURS = {"identity": "0.35", "quadratic": "#d62728", "tanh": "#1f77b4", "relu": "#2ca02c",
                "gelu": "#9467bd", "silu": "#ff7f0e"}
-
-
-
 
 tr = main_spec.train
 stamp_train = (f"b={main_spec.b}, {tr.steps} Adam steps, {tr.batch_size} blocks/step, n_train={tr.n_train} blocks, "
@@ -80,7 +81,7 @@ _ = glue("ctx_blocks", main_spec.context_blocks)
 #
 # The lattice of $N$ sites is cut into blocks of $b$ consecutive sites. Every site is a node; site $i$
 # belongs to block $J(i)$ at position $p(i)$ inside it. We build two edge sets (module
-# `rgsym.graphs`, with `torch_geometric.data.Data` graphs):
+# `rgsym.nets.graphs`, with `torch_geometric.data.Data` graphs):
 #
 # * **block**: every ordered pair of distinct sites of the same block (a clique per block). Blocks
 #   do not talk to each other, exactly like the exact map, which acts on each block alone.
@@ -129,7 +130,7 @@ finish(fig, "N=8, b=2, periodic ring; colours = edge types used by the broken-we
 #
 # A GNN of depth $D$ and width $H$ carries a feature vector $h_i^{(k)}\in\mathbb R^{H}$ on every node,
 # starting from the spin itself, $h_i^{(0)}=s_i$. Layer $k$ (a `torch_geometric.nn.MessagePassing`
-# subclass with sum aggregation, `rgsym.gnn.TypedSumAggregation`) computes
+# subclass with sum aggregation, `rgsym.nets.typed_aggregation.TypedSumAggregation`) computes
 #
 # $$
 # z_i^{(k)} = R^{(k)}_{p(i)}\,h_i^{(k-1)} + \sum_{j\to i} M^{(k)}_{t(j\to i)}\,h_j^{(k-1)} + c^{(k)}_{p(i)},
@@ -158,19 +159,12 @@ finish(fig, "N=8, b=2, periodic ring; colours = edge types used by the broken-we
 # The free-parameter counts below make the expressivity axis concrete (sizes are depth × width).
 
 # %%
-size_rows = []
-for d, w in sorted(set(main_spec.sizes) | set(cap_spec.sizes)):
-    row = {"size": f"{d}x{w}"}
-    for sym in gnn.GNN_SYMMETRIES:
-        for e in graphs.EDGE_VARIANTS:
-            row[f"{sym} ({e})"] = gnn.GNNConfig(width=w, depth=d, symmetry=sym, edges=e).n_params
-    size_rows.append(row)
-display(pd.DataFrame(size_rows).set_index("size"))
+display(ch4.parameter_table(set(main_spec.sizes) | set(cap_spec.sizes)))
 
 # %% [markdown]
 # ## Training: the same tasks, laws and budget as the MLPs
 #
-# Every GNN is trained by the engine of Chapter 2 (`rgsym.training.train_ensemble`): Adam on the
+# Every GNN is trained by the engine of Chapter 2 (`rgsym.learn.train_ensemble`): Adam on the
 # mean squared error to the exact block map, {glue:text}`steps` steps, a finite training set drawn
 # once per member, minibatches drawn by a counter-based hash, divergence flagged per member. Members
 # that share a shape and an edge set train together as one batched ensemble. The budget is counted
@@ -186,13 +180,13 @@ display(pd.DataFrame(size_rows).set_index("size"))
 # chapter runs first).
 
 # %%
-mlp_res = sweeps.run_sweep(mlp_spec, device=S.device, **run_kw)
-main_res = gnn.run_gnn_sweep(main_spec, device=S.device, **run_kw)
-cap_res = gnn.run_gnn_sweep(cap_spec, device=S.device, **run_kw)
+mlp_res = run_sweep(mlp_spec, device=S.device, **run_kw)
+main_res = run_gnn_sweep(main_spec, device=S.device, **run_kw)
+cap_res = run_gnn_sweep(cap_spec, device=S.device, **run_kw)
 
-mlp = gnn.tidy_summary(mlp_res, "MLP")
-gmain = gnn.tidy_summary(main_res, "GNN")
-gcap = gnn.tidy_summary(cap_res, "GNN")
+mlp = ch4.tidy_summary(mlp_res, "MLP")
+gmain = ch4.tidy_summary(main_res, "GNN")
+gcap = ch4.tidy_summary(cap_res, "GNN")
 secs = sum(p["provenance"]["total_seconds"] for r in (main_res, cap_res) for p in r.payloads.values())
 glue("n_gnn", len(gmain) + len(gcap)); glue("n_gnn_main", len(gmain)); glue("n_gnn_cap", len(gcap))
 glue("n_mlp", len(mlp)); glue("gnn_seconds", float(secs))
@@ -215,22 +209,11 @@ print(f"GNN chunks trained now: {main_res.n_trained + cap_res.n_trained}, loaded
 # spins must flip the output of an odd one.
 
 # %%
-errs = []
-for ids in main_spec.chunks():
-    errs.append(gnn.constraint_errors(main_res.model(ids)))
-errs = pd.concat(errs, ignore_index=True)
-errs["shared"] = errs.symmetry.str.startswith("shared")
-errs["is_odd"] = errs.symmetry.str.endswith("odd")
-tab = pd.DataFrame({
-    "shared: block permutation": [errs[errs.shared].perm.max(), errs[~errs.shared].perm.median()],
-    "shared: ring reflection": [errs[errs.shared].reflect.max(), errs[~errs.shared].reflect.median()],
-    "odd: f(-s)+f(s)": [errs[errs.is_odd].odd.max(), errs[~errs.is_odd].odd.median()],
-}, index=["max over members with the symmetry", "median over members without it"])
+errs = pd.concat([ch4.constraint_errors(main_res.model(ids)) for ids in main_spec.chunks()], ignore_index=True)
+tab, exact_err, broken_err, constraints_ok = ch4.constraint_summary(errs)
 display(tab.style.format("{:.1e}"))
-exact_err = float(np.nanmax([errs[errs.shared].perm.max(), errs[errs.shared].reflect.max(), errs[errs.is_odd].odd.max()]))
-broken_err = float(np.nanmin([errs[~errs.shared].perm.median(), errs[~errs.shared].reflect.median()]))
 glue("exact_err", exact_err); glue("broken_err", broken_err)
-_ = glue("constraints_ok", verdict(exact_err < 1e-4 * max(broken_err, 1e-12) or exact_err < 1e-10, "hold", "do NOT hold"))
+_ = glue("constraints_ok", verdict(constraints_ok, "hold", "do NOT hold"))
 
 # %% [markdown]
 # The constraints {glue:text}`constraints_ok` in the trained GNNs: the largest violation among the
@@ -254,7 +237,7 @@ variants = list(dict.fromkeys(both.sort_values(["family"], key=lambda s: s.map({
 measures = ["G1", "G2", "G3"]
 fig, axes = plt.subplots(len(measures), len(sizes), figsize=(11, 8.5), sharex=True, sharey="row", squeeze=False)
 for r, meas in enumerate(measures):
-    med = gnn.variant_medians(both, meas, by=("family", "variant", "activation", "size"))
+    med = ch4.variant_medians(both, meas, by=("family", "variant", "activation", "size"))
     for c, size in enumerate(sizes):
         ax = axes[r, c]
         for k, act in enumerate(acts):
@@ -276,17 +259,16 @@ fig.suptitle("Generalisation of MLPs and GNNs trained on the same tasks with the
 finish(fig, stamp_train + f", seeds={len(main_spec.seeds)}, tasks={'/'.join(main_spec.tasks)}", bottom=0.09)
 
 # %%
-TIE, FLOOR = 0.1, 1e-9  # |log10 ratio| below TIE, or both errors below FLOOR: a tie
-glue("tie_pct", float((10 ** TIE - 1) * 100)); glue("tie_floor", FLOOR)
-comp = {m: gnn.family_comparison(pd.concat([mlp, gmain]), m, tie=TIE, floor=FLOOR) for m in ("G1", "G2", "G3", "G3_fp")}
+glue("tie_pct", float((10 ** ch4.TIE - 1) * 100)); glue("tie_floor", ch4.FLOOR)
+comp = {m: ch4.family_comparison(pd.concat([mlp, gmain]), m, tie=ch4.TIE, floor=ch4.FLOOR)
+        for m in ("G1", "G2", "G3", "G3_fp")}
 for m, c in comp.items():
-    v = gnn.family_verdict(c)
+    v = ch4.family_numbers(c)
     for key in ("cells", "mlp_wins", "gnn_wins", "ties"):
         glue(f"{m}_{key}", v[key])
     glue(f"{m}_ratio", v["median_log10_ratio"])
-    glue(f"{m}_factor", float(10 ** abs(v["median_log10_ratio"])))
-    r = v["median_log10_ratio"]
-    glue(f"{m}_dir", "MLPs" if r > TIE else "GNNs" if r < -TIE else "neither (a tie)")
+    glue(f"{m}_factor", v["factor"])
+    glue(f"{m}_dir", v["dir"])
 
 # %% [markdown]
 # Cell by cell (one activation, size and training law), the best MLP variant is compared with the
@@ -349,7 +331,7 @@ finish(fig, stamp_train + f", median over seeds, Gaussian lattices of {main_spec
 # %%
 glue("cap_first", f"{cap_spec.sizes[0][0]}x{cap_spec.sizes[0][1]}")
 glue("cap_last", f"{cap_spec.sizes[-1][0]}x{cap_spec.sizes[-1][1]}")
-_ = glue("cap_span", float(gcap.groupby("symmetry").n_params.agg(lambda x: x.max() / x.min()).min()))
+_ = glue("cap_span", ch4.capacity_span(gcap))
 
 # %% [markdown]
 # ## Symmetry against expressivity inside the GNN family
@@ -363,8 +345,7 @@ _ = glue("cap_span", float(gcap.groupby("symmetry").n_params.agg(lambda x: x.max
 cap_meas = ["G1", "G2", "G3"]
 fig, axes = plt.subplots(1, len(cap_meas), figsize=(11, 3.8))
 for ax, meas in zip(axes, cap_meas):
-    med = gnn.variant_medians(gcap, meas, by=("variant", "size")).merge(
-        gcap.drop_duplicates(["variant", "size"])[["variant", "size", "n_params"]], on=["variant", "size"])
+    med = ch4.capacity_medians(gcap, meas)
     for var, grp in med.groupby("variant"):
         grp = grp.sort_values("n_params")
         ax.plot(grp.n_params, grp.value, marker="o", label=var)
@@ -377,27 +358,15 @@ fig.suptitle("tanh GNNs on the block+nn graph: error against the number of free 
 finish(fig, stamp_train.replace(f"profile={profile}", "") + f"task=gaussian, seeds={len(cap_spec.seeds)}, profile={profile}")
 
 # %%
-opt = pd.concat([gnn.capacity_optimum(gcap, m).assign(measure=m) for m in cap_meas], ignore_index=True)
-display(opt.style.format({"best_value": "{:.2e}", "smallest_value": "{:.2e}", "largest_value": "{:.2e}"}))
-n_interior = int(opt.interior.sum())
-glue("n_interior", n_interior); glue("n_opt", len(opt))
-glue("cap_c2", verdict(n_interior > len(opt) / 2, "is consistent with", "does not support"))
-n_worst_end = 0  # (variant, measure) pairs whose worst size is the smallest or the largest model
-for meas in cap_meas:
-    med = gnn.variant_medians(gcap, meas, by=("variant", "size")).merge(
-        gcap.drop_duplicates(["variant", "size"])[["variant", "size", "n_params"]], on=["variant", "size"])
-    for _, grp in med.groupby("variant"):
-        grp = grp.sort_values("n_params").reset_index(drop=True)
-        n_worst_end += int(int(grp.value.idxmax()) in (0, len(grp) - 1))
-glue("n_worst_end", n_worst_end)
-g3opt = opt[opt.measure == "G3"].set_index("variant")
-for var in g3opt.index:
-    key = var.split()[0]
-    glue(f"cap_best_{key}", g3opt.loc[var, "best_size"])
-shared_best = float(g3opt.filter(like="shared", axis=0).best_value.min())
-broken_best = float(g3opt.filter(like="broken", axis=0).best_value.min())
-glue("cap_shared_g3", shared_best); glue("cap_broken_g3", broken_best)
-_ = glue("cap_winner", "shared" if shared_best < broken_best else "broken")
+cap = ch4.capacity_numbers(gcap, cap_meas)
+display(cap["opt"].style.format({"best_value": "{:.2e}", "smallest_value": "{:.2e}", "largest_value": "{:.2e}"}))
+glue("n_interior", cap["n_interior"]); glue("n_opt", cap["n_opt"])
+glue("cap_c2", verdict(cap["consistent"], "is consistent with", "does not support"))
+glue("n_worst_end", cap["n_worst_end"])
+for key, size in cap["best_size"].items():
+    glue(f"cap_best_{key}", size)
+glue("cap_shared_g3", cap["shared_best"]); glue("cap_broken_g3", cap["broken_best"])
+_ = glue("cap_winner", "shared" if cap["shared_best"] < cap["broken_best"] else "broken")
 
 # %% [markdown]
 # For {glue:text}`n_interior` of the {glue:text}`n_opt` combinations of weight symmetry and measure the
@@ -415,30 +384,14 @@ _ = glue("cap_winner", "shared" if shared_best < broken_best else "broken")
 # than the other family's best **and** the median ratio of their G3 errors favours it.
 
 # %%
-v3 = gnn.family_verdict(comp["G3"])
-vfp = gnn.family_verdict(comp["G3_fp"])
-if v3["mlp_better"]:
-    text = "the MLPs capture the flow better than the GNNs"
-elif v3["gnn_better"]:
-    text = "the GNNs capture the flow better than the MLPs"
-else:
-    text = "neither family captures the flow better than the other"
-glue("flow_verdict", text)
-glue("digest_verdict", verdict(v3["mlp_better"], "agrees", "does not agree"))
-same = vfp["mlp_better"] == v3["mlp_better"] and vfp["gnn_better"] == v3["gnn_better"]
-fp_lean = ("favours the MLPs" if vfp["mlp_better"] else "favours the GNNs" if vfp["gnn_better"] else "favours neither")
-_ = glue("fp_agrees", f"{'points the same way' if same else 'points another way'}: it {fp_lean} "
-         f"(MLP better in {vfp['mlp_wins']}, GNN in {vfp['gnn_wins']}, {vfp['ties']} ties of {vfp['cells']} cells)")
+fv = ch4.flow_verdict(ch4.family_verdict(comp["G3"]), ch4.family_verdict(comp["G3_fp"]))
+glue("flow_verdict", fv["text"])
+glue("digest_verdict", verdict(fv["mlp_better"], "agrees", "does not agree"))
+_ = glue("fp_agrees", fv["fp"])
 
 # %%
-nn_rows = []
-for (act, size, task), grp in gmain.assign(G3=np.where(gmain.diverged, np.inf, gmain.G3)).groupby(
-        ["activation", "size", "task"]):
-    best = grp.groupby(["edges", "variant"]).G3.median().groupby(level=0).min()
-    if {"block", "block+nn"} <= set(best.index) and best.max() > 1e-9:
-        nn_rows.append(np.log10(max(best["block+nn"], 1e-12) / max(best["block"], 1e-12)))
-nn_effect = float(np.median(nn_rows)) if nn_rows else float("nan")
-glue("nn_cells", len(nn_rows)); glue("nn_factor", float(10 ** abs(nn_effect)))
+nn_cells, nn_effect = ch4.edge_effect(gmain)
+glue("nn_cells", nn_cells); glue("nn_factor", float(10 ** abs(nn_effect)))
 glue("nn_dir", "raises" if nn_effect > 0 else "lowers")
 _ = glue("nn_liability", verdict(nn_effect > 0, "a cost rather than a help", "a help rather than a cost"))
 

@@ -39,24 +39,18 @@ laws = None         # laws to propagate; None: the training law (Gaussian) and u
 cpu_threads = 1     # intra-op CPU threads (tiny tensors: 1 is fastest on a shared CPU)
 
 # %%
-import rgsym
-from rgsym import gnn, gnn_propagation as gp
-from rgsym.distributions import LAWS, get_law
-S = rgsym.setup_chapter("05_gnn_propagation", profile=profile, device=device, seed=seed, n_mc=n_mc, laws=laws,
-                        cpu_threads=cpu_threads)
-main_spec, _ = gnn.chapter4_specs(profile)
-run_kw = gnn.run_settings(profile, S.device, threads=cpu_threads, workers=1)
-if n_mc is None:
-    n_mc = 2**15 if profile == "smoke" else 2**17
-if isinstance(n_mc, bool) or not isinstance(n_mc, int) or n_mc < 2**10:
-    raise ValueError(f"n_mc must be an integer >= 1024, got {n_mc!r}")
-if laws is None:
-    laws = ("gaussian", "bimodal", "exponential") if profile == "smoke" else \
-        ("gaussian", "uniform", "rademacher", "bimodal", "laplace", "exponential")
-laws = tuple(laws)
-for law in laws:
-    rgsym.check_choice("base law", law, LAWS)
-train_law = "gaussian"
+from rgsym.chapters import ch5_gnn_propagation as c5
+from rgsym.chapters.ch4_gnns import chapter4_specs, run_settings
+from rgsym.clt import get_law
+from rgsym.config import setup_chapter
+from rgsym.learn.gnn_sweep import run_gnn_sweep
+from rgsym.propagation import gnn as gp
+S = setup_chapter("05_gnn_propagation", profile=profile, device=device, seed=seed, n_mc=n_mc, laws=laws,
+                  cpu_threads=cpu_threads)
+main_spec, _ = chapter4_specs(profile)
+run_kw = run_settings(profile, S.device, threads=cpu_threads, workers=1)
+n_mc, laws = c5.chapter5_settings(profile, n_mc, laws)
+train_law = c5.TRAIN_LAW
 depth, width = main_spec.sizes[-1]
 print(f"networks of size {depth}x{width} from Chapter 4, trained on the {train_law} law; laws: {', '.join(laws)}; "
       f"{n_mc} Monte Carlo lattices each")
@@ -66,32 +60,20 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import SymmetricalLogLocator
 import numpy as np
 import pandas as pd
-import torch
 from IPython.display import display
+from rgsym.learn.training import cpu_threads as threads_ctx
 from rgsym.plotting import finish
-from rgsym.report import glue, verdict
-from rgsym.training import cpu_threads as threads_ctx
-
-
-
+from rgsym.report import glue
 
 # the trained networks this chapter opens (Chapter 4's sweep, loaded from the cache)
-PICKS = {
-    "quadratic, shared, block": ("quadratic", "shared", "block"),
-    "quadratic, broken, block+nn": ("quadratic", "broken", "block+nn"),
-    "tanh, shared, block+nn": ("tanh", "shared", "block+nn"),
-    "tanh, broken, block": ("tanh", "broken", "block"),
-    "identity, broken, block+nn": ("identity", "broken", "block+nn"),
-}
-ids = {name: gnn.member_ids(main_spec, activation=a, symmetry=s, edges=e, task=train_law, seed=0,
-                            size=(depth, width))[0] for name, (a, s, e) in PICKS.items()}
-res = gnn.run_gnn_sweep(main_spec, device=S.device, only=ids.values(), **run_kw)
+PICKS, NODES, N_BATCHES, FACTOR, Z_FAIL = c5.PICKS, c5.NODES, c5.N_BATCHES, c5.FACTOR, c5.Z_FAIL
+ids = c5.pick_ids(main_spec, depth, width)
+res = run_gnn_sweep(main_spec, device=S.device, only=ids.values(), **run_kw)
 nets = {name: res.model([i]).double() for name, i in ids.items()}
 for name, m in nets.items():
     m.context = None
 glue("depth", depth); glue("width", width); glue("n_mc", n_mc); glue("n_laws", len(laws))
 glue("laws", ", ".join(get_law(l).name for l in laws))
-NODES, N_BATCHES, FACTOR, Z_FAIL = 8, 32, 2.0, 3.0  # Gauss-rule nodes per site, error batches, thresholds
 glue("nodes", NODES); glue("exact_degree", 2 * NODES - 1); glue("n_batches", N_BATCHES)
 glue("factor", FACTOR); glue("z_fail", Z_FAIL); glue("n_nonlin", len(PICKS) - 1)
 stamp_base = (f"GNNs {depth}x{width} from Chapter 4 ({profile} profile), trained on {train_law}, seed 0; "
@@ -157,16 +139,15 @@ finish(fig, stamp_base + f"; ring of {gp.default_sites(nets['tanh, shared, block
 
 # %%
 with threads_ctx(cpu_threads):
-    lin = gp.layerwise_comparison(nets["identity, broken, block+nn"], laws, n_samples=n_mc, seed=seed,
-                                  predictors=["exact"], n_batches=N_BATCHES)
-lin = lin[~((lin.point == "h0") & (lin.order == 1))]  # the exact zero mean of the sites: nothing to test
+    lin = c5.layerwise_comparison(nets[c5.LINEAR], laws, n_samples=n_mc, seed=seed, predictors=["exact"],
+                                  n_batches=N_BATCHES)
+lin = c5.drop_exact_mean(lin)  # the exact zero mean of the sites: nothing to test
 lin_summary = gp.agreement(lin, by=["order"])
 display(lin_summary.style.format({"rms_z": "{:.2f}", "max_abs_z": "{:.2f}", "median_rel": "{:.1e}",
                                   "frac_within_3se": "{:.1%}"}))
-glue("lin_n", len(lin)); glue("lin_rms", float(np.sqrt(np.mean(lin.z ** 2))))
-glue("lin_within", float(np.mean(np.abs(lin.z) < 3)))
-lin_agree = bool(np.sqrt(np.mean(lin.z ** 2)) < 2)
-_ = glue("lin_ok", verdict(lin_agree, "agrees", "does not agree"))
+lin_agree, lin_glue = c5.linear_summary(lin)
+for name, value in lin_glue.items():
+    glue(name, value)
 
 # %% [markdown]
 # Over {glue:text}`lin_n` comparisons (every feature, point, order and law) the exact propagation
@@ -199,16 +180,15 @@ _ = glue("lin_ok", verdict(lin_agree, "agrees", "does not agree"))
 # %%
 nonlin = [k for k in PICKS if not k.startswith("identity")]
 with threads_ctx(cpu_threads):
-    tabs = {name: gp.layerwise_comparison(nets[name], laws, n_samples=n_mc, seed=seed, nodes=NODES,
+    tabs = {name: c5.layerwise_comparison(nets[name], laws, n_samples=n_mc, seed=seed, nodes=NODES,
                                           n_batches=N_BATCHES) for name in nonlin}
-full = pd.concat([t.assign(network=name) for name, t in tabs.items()], ignore_index=True)
-full = full[~((full.point == "h0") & (full.order == 1))]
+full = c5.drop_exact_mean(pd.concat([t.assign(network=name) for name, t in tabs.items()], ignore_index=True))
 
 point_order = gp.points(depth)
 cmap = plt.get_cmap("viridis", len(point_order))
 fig, axes = plt.subplots(len(nonlin), 4, figsize=(12, 2.7 * len(nonlin)), squeeze=False)
 for r, name in enumerate(nonlin):
-    t = full[(full.network == name) & (full.predictor == gp.main_predictor(nets[name]))]
+    t = full[(full.network == name) & (full.predictor == c5.main_predictor(nets[name]))]
     for c, order in enumerate(range(1, 5)):
         ax = axes[r, c]
         tt = t[t.order == order]
@@ -223,7 +203,7 @@ for r, name in enumerate(nonlin):
         ax.tick_params(labelsize=7)
         ax.set_title(f"{name}: $\\kappa_{order}$", fontsize=9)
         if c == 0:
-            ax.set_ylabel(f"predicted ({gp.main_predictor(nets[name])})")
+            ax.set_ylabel(f"predicted ({c5.main_predictor(nets[name])})")
         if r == len(nonlin) - 1:
             ax.set_xlabel("measured (k-statistic)")
 fig.legend(loc="lower center", ncol=len(point_order), title="point of the forward pass", fontsize=8,
@@ -232,25 +212,16 @@ fig.suptitle("Predicted against measured cumulants of every node feature, all la
 finish(fig, stamp_base + f"; laws: {', '.join(laws)}", bottom=0.07)
 
 # %%
-main_rows = full[[p == gp.main_predictor(nets[n]) for p, n in zip(full.predictor, full.network)]]
+main_rows = c5.main_rows(full, nets)
 # laws with tails heavier than a Gaussian's (excess kurtosis > 0) make order-3/4 k-statistics unreliable
-heavy_laws = [l for l in laws if float(get_law(l).cumulants(4)[3]) > 0]
-light = main_rows[~main_rows.law.isin(heavy_laws)]
+heavy_laws = c5.heavy_laws(laws)
 heavy = main_rows[main_rows.law.isin(heavy_laws)]
 summ = gp.agreement(main_rows, by=["law", "order"])
 display(summ.pivot(index="law", columns="order", values="rms_z").style.format("{:.2f}")
         .set_caption("root-mean-square z-score of the main prediction, by law and order"))
-glue("main_n", len(main_rows)); glue("main_rms_light", float(np.sqrt(np.mean(light.z ** 2))))
-glue("main_within_light", float(np.mean(np.abs(light.z) < 3)))
-glue("main_rel_light", float(light.rel.median()))
-main_agree = bool(np.sqrt(np.mean(light.z ** 2)) < 2)
-glue("main_ok", verdict(main_agree, "agree", "do not agree"))
-glue("light_laws", ", ".join(l for l in laws if l not in heavy_laws))
-glue("heavy_laws", ", ".join(heavy_laws) if heavy_laws else "none")
-_ = glue("main_conclusion", "The extension of the propagation from MLPs to message passing therefore holds layer by "
-         "layer inside the trained networks, as the paper reports." if main_agree else
-         "On these laws the extension of the propagation to message passing is therefore not confirmed within the "
-         "sampling error; the table above shows which laws and orders carry the excess.")
+main_agree, main_glue = c5.main_summary(main_rows, laws, heavy_laws)
+for name, value in main_glue.items():
+    glue(name, value)
 
 # %% [markdown]
 # On the laws whose tails are no heavier than a Gaussian's (excess kurtosis at most zero:
@@ -261,28 +232,10 @@ _ = glue("main_conclusion", "The extension of the propagation from MLPs to messa
 # root-mean-square z-score below 2). {glue:text}`main_conclusion`
 
 # %%
-if len(heavy):
-    big = heavy[(heavy.order >= 3)]
-    with threads_ctx(cpu_threads):
-        small_n = max(n_mc // 8, 2**10)
-        redo = []
-        for name in nonlin:
-            for law in heavy_laws:
-                m = nets[name]
-                meas = gp.measure_node_cumulants(m, law, n_samples=small_n, seed=seed + 1, se="batches",
-                                                 n_batches=N_BATCHES)
-                pred = gp.predict_node_cumulants(m, law, method=gp.main_predictor(m), nodes=NODES) \
-                    if gp.main_predictor(m) == "quadrature" else gp.predict_node_cumulants(m, law)
-                redo.append(gp.compare(pred, meas).assign(network=name, law=law))
-        redo = pd.concat(redo)
-    redo = redo[redo.order >= 3]
-    dev_big = float((big.pred - big.meas).abs().median()); dev_small = float((redo.pred - redo.meas).abs().median())
-    glue("heavy_rms", float(np.sqrt(np.mean(big.z ** 2)))); glue("small_n", small_n)
-    glue("dev_small", dev_small); glue("dev_big", dev_big)
-    glue("heavy_trend", verdict(dev_big < dev_small, "shrinks", "does NOT shrink"))
-else:
-    glue("heavy_rms", float("nan")); glue("small_n", 0); glue("dev_small", float("nan")); glue("dev_big", float("nan"))
-    glue("heavy_trend", "was not measured")
+with threads_ctx(cpu_threads):
+    heavy_glue = c5.heavy_tail_check(nets, nonlin, heavy_laws, heavy, n_mc, seed)
+for name, value in heavy_glue.items():
+    glue(name, value)
 
 # %% [markdown]
 # The laws with exponential tails ({glue:text}`heavy_laws`) are the exception, and an instructive one.
@@ -304,20 +257,8 @@ else:
 # (or from zero), and *removes* it when $S_n$ shrinks by more than that factor (or falls to zero).
 
 # %%
-budget_rows = []
-for name in nonlin:
-    t = tabs[name]
-    main_p = gp.main_predictor(nets[name])
-    for law in (train_law, "exponential" if "exponential" in laws else laws[-1]):
-        pred = t[(t.predictor == main_p) & (t.law == law)].rename(columns={"pred": "value"})
-        b = gp.order_budget(pred, factor=FACTOR)
-        budget_rows.append(b.assign(network=name, law=law))
-budget = pd.concat(budget_rows, ignore_index=True)
-sizes_ = pd.concat([gp.standardised(tabs[n][(tabs[n].predictor == gp.main_predictor(nets[n])) & (tabs[n].law == law)]
-                                    .rename(columns={"pred": "value"})).assign(network=n, law=law)
-                    for n in nonlin for law in (train_law, budget.law.iloc[-1])], ignore_index=True)
-sizes_ = sizes_[sizes_.order != 2].assign(a=lambda d: d["std"].abs())
-S_n = sizes_.groupby(["network", "law", "order", "step", "point"])["a"].mean().reset_index()
+budget = c5.budget_table(tabs, nets, nonlin, laws)
+S_n = c5.order_sizes(tabs, nets, nonlin, laws)
 
 fig, axes = plt.subplots(1, 3, figsize=(12, 4.6), sharex=True)
 colours = dict(zip(nonlin, ["#d62728", "#ff9896", "#1f77b4", "#aec7e8"]))
@@ -335,25 +276,10 @@ fig.suptitle(f"Size of each cumulant order along the forward pass (solid: {train
 finish(fig, stamp_base + "; exact/quadrature predictions; exact zeros drawn at 1e-6", bottom=0.2)
 
 # %%
-count = budget.groupby(["kind", "order", "verdict"]).size().unstack("verdict", fill_value=0)
-for v in gp.VERDICTS:
-    if v not in count.columns:
-        count[v] = 0
-display(count[list(gp.VERDICTS)])
-act3 = budget[(budget.kind == "activation") & (budget.order.isin([3, 4]))]
-mp3 = budget[(budget.kind == "message passing") & (budget.order.isin([3, 4]))]
-ro = budget[(budget.kind == "readout") & (budget.order.isin([3, 4]))]
-glue("act_create", int((act3.verdict == "creates").sum())); glue("act_n", len(act3))
-glue("act_remove", int((act3.verdict == "removes").sum()))
-glue("mp_remove", int((mp3.verdict == "removes").sum())); glue("mp_create", int((mp3.verdict == "creates").sum()))
-glue("mp_n", len(mp3))
-glue("ro_remove", int((ro.verdict == "removes").sum())); glue("ro_n", len(ro))
-glue("mp_ratio", float(np.exp(np.log(mp3.ratio.replace(np.inf, np.nan)).median())))
-glue("act_ratio", float(np.exp(np.log(act3.ratio.replace(np.inf, np.nan)).median())))
-division = ((act3.verdict == "creates").sum() > (act3.verdict == "removes").sum()
-            and (mp3.verdict == "removes").sum() >= (mp3.verdict == "creates").sum()
-            and (ro.verdict == "removes").sum() > len(ro) / 2)
-_ = glue("division_ok", verdict(division, "are consistent with", "do not show"))
+count, division, budget_glue = c5.budget_summary(budget)
+display(count)
+for name, value in budget_glue.items():
+    glue(name, value)
 
 # %% [markdown]
 # Counting over the {glue:text}`n_nonlin` networks, the training law and one unseen law, and the orders
@@ -378,20 +304,11 @@ _ = glue("division_ok", verdict(division, "are consistent with", "do not show"))
 # {glue:text}`z_fail:.0f` (blank: the prediction holds everywhere).
 
 # %%
-ff = gp.first_failures(full[~full.law.isin(heavy_laws)], threshold=Z_FAIL, by=("network", "law", "predictor", "order"))
-trunc = ff[ff.predictor.isin(["gaussian", "closure"])]
+trunc, ff_glue = c5.failure_summary(full, heavy_laws)
 display(trunc.pivot_table(index=["network", "predictor", "law"], columns="order", values="point", aggfunc="first")
         .fillna("").style.set_caption(f"first failing point (rms z > {Z_FAIL:g})"))
-g = trunc[trunc.predictor == "gaussian"]
-glue("gauss_fail_34", int(((g.order >= 3) & (g.point != "")).sum())); glue("gauss_n_34", int((g.order >= 3).sum()))
-glue("gauss_fail_12", int(((g.order <= 2) & (g.point != "")).sum())); glue("gauss_n_12", int((g.order <= 2).sum()))
-c = trunc[trunc.predictor == "closure"]
-glue("closure_fail", int((c.point != "").sum())); glue("closure_n", len(c))
-glue("closure_fail_12", int(((c.order <= 2) & (c.point != "")).sum()))
-first_pts = c[c.point != ""].point.value_counts()
-glue("closure_where", first_pts.index[0] if len(first_pts) else "nowhere")
-mainff = ff[~ff.predictor.isin(["gaussian", "closure"])]
-glue("main_fail", int((mainff.point != "").sum())); _ = glue("main_ff_n", len(mainff))
+for name, value in ff_glue.items():
+    glue(name, value)
 
 # %% [markdown]
 # * The **Gaussian truncation** fails for orders 3-4 in {glue:text}`gauss_fail_34` of
@@ -425,12 +342,10 @@ glue("main_fail", int((mainff.point != "").sum())); _ = glue("main_ff_n", len(ma
 # pooling removing higher orders while the activations create them.
 
 # %%
-c4_parts = {"linear message passing is exact": lin_agree, "trained GNNs, layer by layer": main_agree,
-            "which layer creates and which removes": bool(division)}
+c4_parts, c4_glue = c5.c4_verdict(lin_agree, main_agree, division)
 display(pd.DataFrame({"part": list(c4_parts), "holds": list(c4_parts.values())}))
-glue("c4_n", sum(c4_parts.values())); glue("c4_parts", len(c4_parts))
-_ = glue("c4", verdict(all(c4_parts.values()), "supported",
-                       "partly supported" if any(c4_parts.values()) else "not supported"))
+for name, value in c4_glue.items():
+    glue(name, value)
 
 # %% [markdown]
 # **Verdict:** claim C4 is **{glue:text}`c4`** by these runs ({glue:text}`c4_n` of

@@ -65,31 +65,29 @@ width = None       # hidden units of every network; None: 8
 task = "gaussian"  # the training law
 
 # %%
-import rgsym
-from rgsym import symmetry as sym
+from rgsym.chapters import ch6_symmetry as ch6
+from rgsym.config import setup_chapter
+from rgsym.symmetry.breaking import INIT_NAMES, run_breaking
 
-S = rgsym.setup_chapter("06_symmetry_breaking", profile=profile, device=device, seed=seed, steps=steps,
-                        n_seeds=n_seeds, width=width, task=task)
-spec = sym.chapter6_spec(profile, steps=steps, n_seeds=n_seeds, width=width, task=task)  # validates the knobs
+S = setup_chapter("06_symmetry_breaking", profile=profile, device=device, seed=seed, steps=steps,
+                  n_seeds=n_seeds, width=width, task=task)
+spec = ch6.chapter6_spec(profile, steps=steps, n_seeds=n_seeds, width=width, task=task)  # validates the knobs
 
 # %%
-import math
-
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 from IPython.display import display
 
 from rgsym import plotting
-from rgsym.report import glue, verdict
+from rgsym.report import glue
 
-res = sym.run_breaking(spec, device=S.device)  # cached: a rerun with the same inputs trains nothing
-summary = sym.member_summary(res)
-V = sym.c5_verdict(summary)
+res = run_breaking(spec, device=S.device)  # cached: a rerun with the same inputs trains nothing
+summary = ch6.member_summary(res)
+V = ch6.c5_verdict(summary)
 
 ACTS = list(spec.activations)
 COLOURS = dict(zip(ACTS, plt.get_cmap("tab10").colors))
-INIT_LABEL = {"small": f"small init (x{sym.INIT_NAMES['small']:g})", "standard": "standard init"}
+INIT_LABEL = {"small": f"small init (x{INIT_NAMES['small']:g})", "standard": "standard init"}
 STAMP = (f"b={spec.b}, 1x{spec.width} MLPs, {spec.task} task, {spec.train.steps} Adam steps, "
          f"{len(spec.seeds)} seeds, n_eval={spec.n_eval}")
 
@@ -97,6 +95,12 @@ STAMP = (f"b={spec.b}, 1x{spec.width} MLPs, {spec.task} task, {spec.train.steps}
 def finish(fig, text=STAMP):
     """Stamp the figure with the parameters that made it and show it."""
     plotting.finish(fig, text)
+
+
+def glue_all(numbers):
+    """Glue every value of a dict of numbers by its name."""
+    for name, value in numbers.items():
+        glue(name, value)
 
 
 def median_band(df, col):
@@ -111,7 +115,7 @@ glue("n_members", len(res.members)); glue("n_diverged", res.n_diverged)
 glue("n_seeds", len(spec.seeds)); glue("n_steps", spec.train.steps); glue("width", spec.width)
 glue("n_train", spec.train.n_train); glue("batch", spec.train.batch_size); glue("lr", spec.train.lr)
 glue("n_logged", len(res.traj.step.unique())); glue("alpha", spec.alpha); glue("tol", spec.tol)
-glue("small_scale", sym.INIT_NAMES["small"]); glue("n_eval", spec.n_eval)
+glue("small_scale", INIT_NAMES["small"]); glue("n_eval", spec.n_eval)
 glue("train_seconds", res.train_seconds)
 _ = glue("task_law", spec.task)
 
@@ -164,29 +168,7 @@ fig.suptitle("Parameter symmetry during training: distances from the symmetric s
 finish(fig)
 
 # %%
-def free_q(query):
-    """Free, non-diverged members of ``summary`` matching a pandas query."""
-    return summary.query(f"symmetry == 'free' and not diverged and ({query})")
-
-
-cells = V["cells"].set_index(["init", "activation"])
-glue("rise_small", V["rise_small"]); glue("rise_standard", V["rise_standard"])
-glue("broke_small_all", 100 * V["broke_small_all"]); glue("broke_standard_all", 100 * V["broke_standard_all"])
-glue("distinct0_small", float(free_q("init == 'small'").distinct0.median()))
-glue("distinct0_standard", float(free_q("init == 'standard'").distinct0.median()))
-glue("distinct_text", ", ".join(f"{a} {cells.loc[('small', a), 'distinct_final']:g}" for a in ACTS))
-glue("broke_identity_pct", 100 * float(free_q("init == 'small' and activation == 'identity'").broke.mean())
-     if "identity" in ACTS else math.nan)
-glue("bvn_broke", V["broke_vs_not"]["test_broke"]); glue("bvn_not", V["broke_vs_not"]["test_not"])
-glue("bvn_n_broke", V["broke_vs_not"]["n_broke"]); glue("bvn_n_not", V["broke_vs_not"]["n_not"])
-glue("break_factor", sym.BREAK_FACTOR)
-# the input-permutation distance (6.1) of the free networks from small init, end over start
-pin = traj[(traj.symmetry == "free") & (traj.init == "small")].sort_values("step").groupby("member")["d_perm_in"]
-pin_ratio = (pin.last() / pin.first()).to_frame("r").join(res.members.set_index("member")["activation"])
-glue("pin_ratio_text", ", ".join(f"{a} {pin_ratio.loc[pin_ratio.activation == a, 'r'].median():.2g}" for a in ACTS))
-glue("tied0_small", float(traj[(traj.symmetry == "free") & (traj.init == "small") & (traj.step == 0)]
-                          ["d_tied_hidden"].median()))
-_ = glue("tol_text", f"{spec.tol:g}")
+glue_all(ch6.breaking_numbers(res, summary, V))
 
 # %% [markdown]
 # **Breaking.** From the small initialisation the free networks start next to the symmetric point,
@@ -244,15 +226,7 @@ fig.suptitle("Symmetry of the learned function during training (median, quartile
 finish(fig)
 
 # %%
-glue("restores_pct", 100 * V["restores_fraction"]); glue("n_restores", V["n_restores"])
-glue("restore_fraction", sym.RESTORE_FRACTION)
-glue("even0_small", float(free_q("init == 'small'").asym0.median()))
-glue("even_peak_small", float(free_q("init == 'small'").asym_peak.median()))
-glue("even_final_small", float(free_q("init == 'small'").asym_final.median()))
-glue("even0_standard", float(free_q("init == 'standard'").asym0.median()))
-glue("even_final_standard", float(free_q("init == 'standard'").asym_final.median()))
-glue("d_return", float((free_q("init == 'small'").d_final / free_q("init == 'small'").d_max).median()))
-_ = glue("not_restored_text", ", ".join(V["exceptions"]["not_restored"]) or "none")
+glue_all(ch6.restoration_numbers(summary, V))
 
 # %% [markdown]
 # **Restoration of the function's symmetry.** The exact map is odd, permutation invariant and linear
@@ -296,26 +270,7 @@ fig.suptitle("Test error of over-constrained (tied-hidden) networks, free ones, 
 finish(fig)
 
 # %%
-fin = summary[~summary.diverged].groupby(["init", "activation", "symmetry"])
-test_med = fin.test_final.median().unstack("symmetry")
-drop_med = fin.t_drop.median().unstack("symmetry")
-glue("stall_factor", sym.STALL_FACTOR)
-glue("stall_acts_text", ", ".join(V["stall_activations"]) or "none")
-glue("no_stall_text", ", ".join(V["exceptions"]["no_stall"]) or "none")
-glue("stall_text", "; ".join(f"{a}: " + ", ".join(f"{cells.loc[(i, a), 'stall_ratio']:.2g} ({i})" for i in spec.inits)
-                             for a in ACTS))
-glue("drop_ratio", float(np.nanmedian(drop_med["tied-hidden"] / drop_med["free"])))
-glue("id_err", float(V["cells"].query("activation == 'identity'")[["test_free", "test_tied"]].max().max())
-     if "identity" in ACTS else math.nan)
-tied_r = V["cells"][V["cells"].activation.isin(V["stall_activations"])].tied_restored
-glue("tied_restored_pct", 100 * float(tied_r.mean()) if len(tied_r) else math.nan)
-if "perm-in+odd" in spec.symmetries:
-    glue("pio_ratio_max", float((test_med["perm-in+odd"] / test_med["free"]).max()))
-glue("pio_ratio_text", ", ".join(f"{a} {(test_med['perm-in+odd'] / test_med['free']).xs(a, level='activation').max():.2g}"
-                                 for a in ACTS) if "perm-in+odd" in spec.symmetries else "not run")
-pio_worse = [a for a in ACTS if "perm-in+odd" in spec.symmetries
-             and (test_med["perm-in+odd"] / test_med["free"]).xs(a, level="activation").max() > 1.5]
-_ = glue("pio_worse_text", ", ".join(pio_worse) if pio_worse else "none")
+glue_all(ch6.stall_numbers(spec, summary, V))
 
 # %% [markdown]
 # **Over-constrained networks stall.** A `tied-hidden` network can never leave its symmetric
@@ -371,20 +326,7 @@ fig.suptitle("The Z2 symmetry seen in the quadratic form and in the biases (medi
 finish(fig)
 
 # %%
-qf = summary[~summary.diverged & (summary.activation == "quadratic")]
-qfin = traj[traj.activation == "quadratic"].sort_values("step").groupby("member")["quad_form"].last()
-qfin = qfin.to_frame("q").join(res.members.set_index("member")[["symmetry", "init"]])
-glue("q_free", float(qfin[qfin.symmetry == "free"].q.median()) if len(qfin) else math.nan)
-qpeak = traj[(traj.activation == "quadratic") & (traj.symmetry == "free")].groupby("member")["quad_form"].max()
-glue("q_peak", float(qpeak.median()) if len(qpeak) else math.nan)
-glue("q_tied", float(qfin[qfin.symmetry == "tied-hidden"].q.median()) if len(qfin) else math.nan)
-odd_end = traj[traj.activation.isin(["identity", "tanh"]) & (traj.symmetry == "free")].sort_values("step")
-odd_end = odd_end.groupby("member")["d_odd"].agg(["first", "max", "last"]).join(res.members.set_index("member")["init"])
-even_end = free_q("activation in ['identity', 'tanh']").groupby("init").asym_final.median()
-_ = glue("dodd_text", "; ".join(
-    f"{i} init: start {g['first'].median():.2g}, largest {g['max'].median():.2g}, end {g['last'].median():.2g} "
-    f"(even part at the end {even_end.get(i, math.nan):.1e})" for i, g in odd_end.groupby("init", sort=False))
-    if len(odd_end) else "not run")
+glue_all(ch6.z2_numbers(res, summary))
 
 # %% [markdown]
 # The quadratic form of the learned map (left) shows the $\mathbb Z_2$ story inside the function. The
@@ -410,8 +352,8 @@ for ax, col, title in ((axes[0], "t_drop", "first halving of the train loss"),
         ax.scatter(d[col] * jitter, d["t_break"] / jitter, color=COLOURS[act], marker=marker, label=act)
     lim = np.array([1, spec.train.steps])
     ax.plot(lim, lim, color="0.3", lw=1)
-    ax.fill_between(lim, lim / sym.COINCIDE_FACTOR, lim * sym.COINCIDE_FACTOR, color="0.5", alpha=0.15, lw=0,
-                    label=f"within x{sym.COINCIDE_FACTOR:g}")
+    ax.fill_between(lim, lim / ch6.COINCIDE_FACTOR, lim * ch6.COINCIDE_FACTOR, color="0.5", alpha=0.15, lw=0,
+                    label=f"within x{ch6.COINCIDE_FACTOR:g}")
     ax.set_xscale("log"); ax.set_yscale("log")
     ax.set_xlabel(f"step: {title}")
     ax.set_title(title)
@@ -421,10 +363,7 @@ fig.suptitle("When do free networks break symmetry? (small initialisation, netwo
 finish(fig)
 
 # %%
-glue("timing_pct", 100 * V["timing_fraction"]); glue("n_timed", V["n_timed"])
-glue("lag_sep", 10 ** V["median_lag_sep"]); glue("lag_drop", 10 ** V["median_lag_drop"])
-glue("coincide_factor", sym.COINCIDE_FACTOR)
-_ = glue("not_coincident_text", ", ".join(V["exceptions"]["not_coincident"]) or "none")
+glue_all(ch6.timing_numbers(V))
 
 # %% [markdown]
 # **Timing.** From the small initialisation, the median ratio of the step at which a free network
@@ -438,13 +377,7 @@ _ = glue("not_coincident_text", ", ".join(V["exceptions"]["not_coincident"]) or 
 # fewer than 80% do: {glue:text}`not_coincident_text`.
 
 # %%
-cols = ["init", "activation", "n_free", "broke", "distinct_final", "restored", "asym_peak", "asym_final",
-        "test_free", "test_tied", "stall_ratio", "t_break", "t_sep", "coincide_sep"]
-table = V["cells"][cols].rename(columns={
-    "n_free": "free nets", "broke": "frac. broke", "distinct_final": "distinct (end)",
-    "restored": "frac. restored", "asym_peak": "even peak", "asym_final": "even end",
-    "test_free": "test free", "test_tied": "test tied", "stall_ratio": "tied/free",
-    "t_break": "t break", "t_sep": "t sep", "coincide_sep": "frac. within x2"})
+table = ch6.cell_display_table(V)
 display(table.style.format({c: "{:.2g}" for c in table.columns if c not in ("init", "activation", "free nets")})
         .set_caption("Per cell: medians over seeds of the free networks (test tied: the tied-hidden ones); "
                      "fractions over the free networks; diverged networks left out"))
@@ -469,10 +402,10 @@ display(table.style.format({c: "{:.2g}" for c in table.columns if c not in ("ini
 # learned function.
 
 # %%
-gspec = sym.gnn_chapter6_spec(profile, steps=steps, n_seeds=n_seeds, width=width, task=task)
-gres = sym.run_breaking(gspec, device=S.device)
-gsum = sym.member_summary(gres)
-gcells = sym.cell_table(gsum)
+gspec = ch6.gnn_chapter6_spec(profile, steps=steps, n_seeds=n_seeds, width=width, task=task)
+gres = run_breaking(gspec, device=S.device)
+gsum = ch6.member_summary(gres)
+gcells = ch6.cell_table(gsum)
 gtraj = gres.traj[gres.traj.member.isin(gres.members.loc[~gres.members.diverged, "member"])]
 GSTYLE = {"broken": ("k", "-"), "shared": ("tab:red", "--")}
 rows = [("test_mse", "test MSE"), ("d_shared", r"$\Delta_{\rm shared}$ (6.9)"),
@@ -500,18 +433,10 @@ for k, act in enumerate(gspec.activations):
 axes[0, 0].legend(title="GNN weights")
 fig.suptitle("GNNs from the small initialisation: position-dependent weights against shared ones (median, quartiles)")
 finish(fig, f"b={gspec.b}, GNN 1 layer x{gspec.width}, block edges, {gspec.task} task, {gspec.train.steps} Adam steps, "
-            f"{len(gspec.seeds)} seeds, init x{sym.INIT_NAMES['small']:g}")
+            f"{len(gspec.seeds)} seeds, init x{INIT_NAMES['small']:g}")
 
 # %%
-gfree = gsum[(gsum.role == "free") & ~gsum.diverged]
-glue("g_n", len(gfree)); glue("g_n_diverged", int(gsum.diverged.sum()))
-glue("g_broke_pct", 100 * float(gfree.broke.mean()) if len(gfree) else math.nan)
-glue("g_rise", float(gfree.rise.median()) if len(gfree) else math.nan)
-glue("g_restored_pct", 100 * float(gfree.restored.mean()) if len(gfree) else math.nan)
-glue("g_asym_peak", float(gfree.asym_peak.median()) if len(gfree) else math.nan)
-glue("g_asym_final", float(gfree.asym_final.median()) if len(gfree) else math.nan)
-glue("g_stall_text", ", ".join(f"{r.activation} {r.stall_ratio:.2g}" for r in gcells.itertuples()))
-_ = glue("g_shared_asym", float(gtraj[gtraj.symmetry == "shared"].perm_fn.max()) if len(gtraj) else math.nan)
+glue_all(ch6.gnn_numbers(gres, gsum, gcells))
 
 # %% [markdown]
 # The broken GNNs leave the shared subspace. Over the {glue:text}`g_n` of them
@@ -528,18 +453,12 @@ _ = glue("g_shared_asym", float(gtraj[gtraj.symmetry == "shared"].perm_fn.max())
 # nothing by keeping the symmetry.
 
 # %%
-parts = V["parts"]
-glue("c5_verdict", verdict(V["holds"], "supported", "not supported"))
-for name in ("breaks", "restores", "stalls", "timing"):
-    glue(f"part_{name}", verdict(parts[name], "holds", "fails"))
-glue("breaks_pct", 100 * V["breaks_fraction"]); glue("n_breaks", V["n_breaks"])
-glue("majority_pct", 100 * sym.MAJORITY)
-_ = glue("no_breaking_text", ", ".join(V["exceptions"]["no_breaking"]) or "none")
+glue_all(ch6.verdict_numbers(V))
 
 # %% [markdown]
 # ## Verdict on claim C5
 #
-# The test was fixed before looking at the numbers (`rgsym.symmetry.c5_verdict`). It reads C5 as four
+# The test was fixed before looking at the numbers (`rgsym.chapters.ch6_symmetry.c5_verdict`). It reads C5 as four
 # statements about small-initialised networks, the only ones that start at a symmetric point, and
 # each part holds when at least {glue:text}`majority_pct:.0f`% of the networks it concerns pass:
 #
@@ -569,6 +488,6 @@ _ = glue("no_breaking_text", ", ".join(V["exceptions"]["no_breaking"]) or "none"
 # there. Where a break happens but buys nothing (activations without a stall:
 # {glue:text}`no_stall_text`), breaking is a by-product of the optimiser rather than a way to gain
 # expressivity. The restored symmetry is that of the function: the hidden-unit symmetry of the
-# parameters is not restored. The thresholds behind each part are constants of `rgsym.symmetry`
+# parameters is not restored. The thresholds behind each part are constants of `rgsym.chapters.ch6_symmetry`
 # (`BREAK_FACTOR`, `RESTORE_FRACTION`, `STALL_FACTOR`, `COINCIDE_FACTOR`, `MAJORITY`), stated in
 # its docstrings, and a rerun with `-p profile paper` recomputes every number.

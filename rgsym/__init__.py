@@ -1,88 +1,152 @@
 """rgsym: the companion package of the book *Symmetry and generalisation in neural
 approximations of renormalisation transformations* (after Ashworth, Caso & Lio, arXiv:2510.16591).
 
-The short public API below is re-exported from the modules that hold the details; each name is
-documented where it is defined, with the chapter and equation it implements:
+How rgsym is organised
+======================
 
-========================  ==========================================================  =========
-module                    what it holds                                               chapter
-========================  ==========================================================  =========
-``config``                profiles, devices, seeds, chapter set-up                    all
-``distributions``         the base laws with their exact cumulants                    1
-``cumulants``             k-statistics, moment/cumulant conversion                    1
-``rg``                    the block map, RG flows, exponent fits                      1
-``symbolic``              closed forms of the CLT map (sympy)                         1
-``activations``           activation functions by name                                2
-``models``                batched MLP ensembles under weight symmetries                2
-``training``              batched training of ensembles                               2
-``measures``              generalisation and flow measures                            2
-``sweeps``                resumable, cached sweeps over the grid                      2
-``propagation``           cumulant propagation through networks                       3
-``analytic``              exact (symbolic) statements about constrained networks      3
-``graphs``                lattice graphs and their coarse-graining hierarchy          4
-``gnn``                   GNN ensembles and their sweeps (torch-geometric)            4
-``gnn_propagation``       cumulant propagation through GNNs                           5
-``symmetry``              symmetry-breaking measures and training logs                6
-========================  ==========================================================  =========
+Subpackages by concept; imports flow down this table only (a lower layer never imports a higher one,
+and nothing inside rgsym imports ``rgsym`` itself). Each subpackage's ``__init__`` re-exports its public
+names and has its own "what lives where" table, equation by equation.
 
-Modules that pull in heavy dependencies (sympy, torch-geometric) are imported on first use, so
-``import rgsym`` stays quick.
+=====================  ===========================================================  ===========
+subpackage / module    what it holds                                                chapters
+=====================  ===========================================================  ===========
+``validation``         one meaning for an integer, a float, a choice, a list         all
+``seeds``              the one seed derivation (``stable_seed``)                     all
+``codehash``           content keys that follow the code (import closures)           all
+``config``             profiles, devices, chapter set-up                             all
+``report``, ``plotting``  glue into the prose, the one figure style                  all
+``clt``                base laws, cumulants, k-statistics, the block map and its     1
+                       exact flow (eq. 1.4), the sympy closed forms
+``nets``               activations, MLP and GNN ensembles with weight symmetries,   2, 4
+                       the one plain forward pass, exact constructions, graphs
+``learn``              training, measures G1-G3, the cache, the one sweep engine     2, 4
+``propagation``        cumulant propagation through MLPs and GNNs, quadrature,      3, 5
+                       the cumulant product loop, cumulant-space flows, analytics
+``symmetry``           symmetry-breaking measures, the training logger, the runs    6
+``chapters``           one module per chapter: its settings, grids, tables,         1-6
+                       verdicts and their named thresholds
+``pipeline``           executing chapters with papermill, provenance, the book      --
+=====================  ===========================================================  ===========
+
+Where an equation of the book lives: eq. 1.x -> ``clt`` (1.4, the exact flow: ``clt.blockmap``);
+K1-K7 (k-statistics) -> ``clt.kstat_formulas``; the networks of Chapter 2 -> ``nets.mlp``; G1-G3 ->
+``learn.measures``; Chapter 3's propagation -> ``propagation.methods`` / ``propagation.tensors`` /
+``propagation.flows``; G1-G2 (the GNN layer) -> ``nets.gnn``; Chapter 5 -> ``propagation.gnn``;
+6.x -> ``symmetry.parameters`` / ``symmetry.functions``; each chapter's verdict -> ``chapters.chN_*``.
+
+The names below are the short public API; each is documented where it is defined. Nothing is imported
+until first use, so ``import rgsym`` loads neither torch nor pandas, sympy or torch-geometric.
 """
 from __future__ import annotations
 
 import importlib
 
-from .config import PROFILES, DEVICES, check_choice, resolve_device, seed_everything, setup_chapter
-from .distributions import LAWS, TRAIN_LAWS, get_law, unseen_laws
-from .cumulants import (moments_to_cumulants, cumulants_to_moments, kstat, kstat_se, kstats, skewness,
-                        excess_kurtosis)
-from .rg import block_map, rg_flow, check_lattice, sample_lattice, exact_cumulant_flow, fit_exponent
-from .activations import ACTIVATIONS, get_activation
-from .models import SYMMETRIES, MLPConfig, EnsembleMLP, exact_layers, from_layers
-from .training import TrainConfig, train_ensemble, log_schedule
-from .measures import MeasureConfig, evaluate, function_slices
-from .sweeps import SweepSpec, run_sweep, chapter2_spec, cell_stats, c2_verdict
-from .cache import cache_dir
-from .propagation import (METHODS, propagate, iid_inputs, law_inputs, tensor_inputs, required_input_order,
-                          affine_cumulants, polynomial_activation_cumulants, gauss_rule, cumulant_map,
-                          cumulant_flow, exact_flow, flow_fixed_point)
-
-__version__ = "0.1.0"
-
-_LAZY_MODULES = ("symbolic", "analytic", "graphs", "gnn", "gnn_propagation", "symmetry", "pipeline")
-_LAZY_NAMES = {
-    "GNNConfig": "gnn", "EnsembleGNN": "gnn", "GNNSweepSpec": "gnn", "run_gnn_sweep": "gnn",
-    "chapter4_specs": "gnn", "lattice_graph": "graphs", "graph_hierarchy": "graphs",
-    "predict_node_cumulants": "gnn_propagation", "measure_node_cumulants": "gnn_propagation",
-    "SymmetryLogger": "symmetry", "symmetry_measures": "symmetry", "BreakingSpec": "symmetry",
-    "run_breaking": "symmetry", "chapter6_spec": "symmetry", "c5_verdict": "symmetry",
+# public name -> module that defines it (relative to rgsym), imported on first use. rgsym.codehash reads
+# this table: code that does ``import rgsym`` depends on every module named here.
+_LAZY = {
+    "PROFILES": "config",
+    "DEVICES": "config",
+    "resolve_device": "config",
+    "seed_everything": "config",
+    "setup_chapter": "config",
+    "check_choice": "validation",
+    "LAWS": "clt",
+    "TRAIN_LAWS": "clt",
+    "get_law": "clt",
+    "unseen_laws": "clt",
+    "moments_to_cumulants": "clt",
+    "cumulants_to_moments": "clt",
+    "kstat": "clt",
+    "kstat_se": "clt",
+    "kstats": "clt",
+    "skewness": "clt",
+    "excess_kurtosis": "clt",
+    "block_map": "clt",
+    "rg_flow": "clt",
+    "check_lattice": "clt",
+    "sample_lattice": "clt",
+    "exact_cumulant_flow": "clt",
+    "fit_exponent": "clt",
+    "ACTIVATIONS": "nets",
+    "get_activation": "nets",
+    "SYMMETRIES": "nets",
+    "MLPConfig": "nets",
+    "EnsembleMLP": "nets",
+    "exact_layers": "nets",
+    "from_layers": "nets",
+    "lattice_graph": "nets",
+    "graph_hierarchy": "nets",
+    "GNNConfig": "nets.gnn",
+    "EnsembleGNN": "nets.gnn",
+    "TrainConfig": "learn",
+    "train_ensemble": "learn",
+    "log_schedule": "learn",
+    "MeasureConfig": "learn",
+    "evaluate": "learn",
+    "function_slices": "learn",
+    "SweepSpec": "learn",
+    "run_sweep": "learn",
+    "cache_dir": "learn",
+    "GNNSweepSpec": "learn.gnn_sweep",
+    "run_gnn_sweep": "learn.gnn_sweep",
+    "chapter2_spec": "chapters.ch2_mlps",
+    "cell_stats": "chapters.ch2_mlps",
+    "c2_verdict": "chapters.ch2_mlps",
+    "chapter4_specs": "chapters.ch4_gnns",
+    "METHODS": "propagation",
+    "propagate": "propagation",
+    "iid_inputs": "propagation",
+    "law_inputs": "propagation",
+    "tensor_inputs": "propagation",
+    "required_input_order": "propagation",
+    "affine_cumulants": "propagation",
+    "polynomial_activation_cumulants": "propagation",
+    "gauss_rule": "propagation",
+    "cumulant_map": "propagation",
+    "cumulant_flow": "propagation",
+    "exact_flow": "propagation",
+    "flow_fixed_point": "propagation",
+    "predict_node_cumulants": "propagation.gnn",
+    "measure_node_cumulants": "propagation.gnn",
+    "SymmetryLogger": "symmetry",
+    "symmetry_measures": "symmetry",
+    "BreakingSpec": "symmetry",
+    "run_breaking": "symmetry",
+    "chapter6_spec": "chapters.ch6_symmetry",
+    "c5_verdict": "chapters.ch6_symmetry",
+}
+# the modules of the first releases, by their old names (``rgsym.sweeps`` ...), for users' code
+_MODULE_ALIASES = {
+    "config": "config", "distributions": "clt.laws", "cumulants": "clt", "rg": "clt.blockmap",
+    "symbolic": "clt.closed_forms", "activations": "nets.activations", "models": "nets.mlp",
+    "training": "learn.training", "measures": "learn.measures", "sweeps": "learn.mlp_sweep",
+    "cache": "learn.cache", "propagation": "propagation", "analytic": "propagation.analytic",
+    "graphs": "nets.graphs", "gnn": "nets.gnn", "gnn_propagation": "propagation.gnn", "symmetry": "symmetry",
+    "pipeline": "pipeline", "clt": "clt", "nets": "nets", "learn": "learn", "chapters": "chapters",
 }
 
 
 def __getattr__(name: str):
-    """Import the heavy modules (and the names they export) on first use."""
-    if name in _LAZY_MODULES:
-        return importlib.import_module(f".{name}", __name__)
-    if name in _LAZY_NAMES:
-        return getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
+    """Import a public name (or a subpackage, or a module by its historical name) on first use."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    if name in _MODULE_ALIASES:
+        return importlib.import_module(f".{_MODULE_ALIASES[name]}", __name__)
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("rgsym")
+        except PackageNotFoundError:  # a source tree that was never installed
+            return "0+unknown"
     raise AttributeError(f"module 'rgsym' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_NAMES))
+    return sorted(set(globals()) | set(_LAZY) | set(_MODULE_ALIASES) | {"__version__"})
 
 
-__all__ = [
-    "PROFILES", "DEVICES", "check_choice", "resolve_device", "seed_everything", "setup_chapter",
-    "LAWS", "TRAIN_LAWS", "get_law", "unseen_laws",
-    "moments_to_cumulants", "cumulants_to_moments", "kstat", "kstat_se", "kstats", "skewness",
-    "excess_kurtosis",
-    "block_map", "rg_flow", "check_lattice", "sample_lattice", "exact_cumulant_flow", "fit_exponent",
-    "ACTIVATIONS", "get_activation", "SYMMETRIES", "MLPConfig", "EnsembleMLP", "exact_layers", "from_layers",
-    "TrainConfig", "train_ensemble", "log_schedule", "MeasureConfig", "evaluate", "function_slices",
-    "SweepSpec", "run_sweep", "chapter2_spec", "cell_stats", "c2_verdict", "cache_dir",
-    "METHODS", "propagate", "iid_inputs", "law_inputs", "tensor_inputs", "required_input_order",
-    "affine_cumulants", "polynomial_activation_cumulants", "gauss_rule", "cumulant_map", "cumulant_flow",
-    "exact_flow", "flow_fixed_point",
-    *_LAZY_NAMES,
-]
+__all__ = list(_LAZY)

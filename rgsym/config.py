@@ -1,4 +1,4 @@
-"""Run settings shared by every chapter: profiles, devices, seeds and choice checking.
+"""Run settings shared by every chapter: profiles, devices, seeds.
 
 Every chapter starts with a papermill ``parameters`` cell (``profile``, ``device``, ``seed`` and
 its own knobs) followed by :func:`setup_chapter`, which validates all of them *before* any heavy
@@ -10,34 +10,12 @@ import json
 import os
 import random
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
-import numpy as np
+from .validation import as_int, check_choice
 
 PROFILES = ("smoke", "paper")
 DEVICES = ("auto", "cpu", "cuda")
-
-
-def check_choice(kind: str, value: Any, choices: Iterable[Any]) -> Any:
-    """Return ``value`` if it is one of ``choices``, else raise a ``ValueError`` that lists them.
-
-    >>> check_choice("profile", "smoke", PROFILES)
-    'smoke'
-    """
-    choices = tuple(choices)
-    if value not in choices:
-        listed = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"unknown {kind} {value!r}; valid choices are: {listed}")
-    return value
-
-
-def check_int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
-    """Return ``value`` if it is an integer (not a bool) in ``[lo, hi]``, else raise a ``ValueError``
-    that names the allowed range."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
-        where = f"in [{lo}, {hi}]" if hi is not None else f">= {lo}"
-        raise ValueError(f"{name} must be an integer {where}, got {value!r}")
-    return value
 
 
 def check_profile(profile: str) -> str:
@@ -81,6 +59,8 @@ def seed_everything(seed: int) -> None:
     """Seed Python, numpy's legacy global state and torch (CPU and CUDA)."""
     import torch
 
+    import numpy as np
+
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -108,8 +88,7 @@ def setup_chapter(chapter: str, *, profile: str, device: str, seed: int, **knobs
     """
     check_profile(profile)
     check_choice("device", device, DEVICES)
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
+    seed = as_int("seed", seed, lo=0, hi=2**63 - 1)
     dev = resolve_device(device)
     print(f"rgsym {chapter}: profile={profile!r}, device={describe_device(dev)}, seed={seed}")
     seed_everything(int(seed))
@@ -121,3 +100,4 @@ def setup_chapter(chapter: str, *, profile: str, device: str, seed: int, **knobs
         with open(path, "w") as fh:
             json.dump({"device": describe_device(dev), "device_type": dev.type}, fh)
     return ChapterSettings(chapter, profile, dev, int(seed), dict(knobs))
+

@@ -153,3 +153,37 @@ def test_real_browser_renders_figures_and_math_offline(smoke_book, stem):
         assert state["mjx"] > 0 and state["raw_math"] == 0, f"MathJax did not typeset every equation: {state}"
     finally:
         drv.quit()
+
+
+# -- golden values: a refactoring changes no number -------------------------------------------------
+GOLDEN = ROOT / "tests" / "golden"
+VOLATILE = ("seconds", "elapsed")  # glued timings differ run to run; every other glued value is deterministic
+
+
+def glued_values(nb: dict) -> dict:
+    """Every value a notebook glued, by name: its text representations (figures left out)."""
+    out = {}
+    for cell in nb["cells"]:
+        for o in cell.get("outputs", []):
+            name = o.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name and not any(v in name for v in VOLATILE):
+                out[name] = {k: v for k, v in sorted(o.get("data", {}).items()) if not k.startswith("image/")}
+    return out
+
+
+@pytest.mark.parametrize("stem", CHAPTERS)
+def test_glued_values_equal_the_golden_file(smoke_book, stem):
+    """Every glued number of the smoke profile is bit-identical to ``tests/golden/<stem>.json``.
+
+    After a change that is *meant* to change numbers, regenerate the files with
+    ``RGSYM_UPDATE_GOLDEN=1 python -m pytest tests/test_book.py -k golden`` and say why in the commit."""
+    nb = json.loads((smoke_book["root"] / "book" / "notebooks" / f"{stem}.ipynb").read_text())
+    values = glued_values(nb)
+    path = GOLDEN / f"{stem}.json"
+    if os.environ.get("RGSYM_UPDATE_GOLDEN"):
+        GOLDEN.mkdir(exist_ok=True)
+        path.write_text(json.dumps(values, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    golden = json.loads(path.read_text())
+    changed = sorted(k for k in set(golden) | set(values) if golden.get(k) != values.get(k))
+    assert not changed, "glued values differ from the golden file: " + "; ".join(
+        f"{k}: {golden.get(k)} -> {values.get(k)}" for k in changed[:10])

@@ -9,7 +9,8 @@ import pytest
 
 from rgsym.pipeline.chapters import find_chapters, parse_parameters
 from rgsym.pipeline.hashing import input_hash, sources_hash
-from rgsym.pipeline.run import META_KEY, parse_value, rerun_command, run_chapters
+from rgsym.pipeline.params import parse_value, rerun_command
+from rgsym.pipeline.run import META_KEY, run_chapters
 
 from conftest import ROOT, copy_repo
 
@@ -23,8 +24,8 @@ seed = 0
 b = 2
 
 # %%
-import rgsym
-S = rgsym.setup_chapter("99_tiny", profile=profile, device=device, seed=seed, b=b)
+from rgsym.config import setup_chapter
+S = setup_chapter("99_tiny", profile=profile, device=device, seed=seed, b=b)
 if b < 2:
     raise ValueError("b must be >= 2")
 print("ok", b)
@@ -70,30 +71,65 @@ def test_parse_parameters_rejects_code_and_needs_common_knobs():
         parse_parameters("# %%\nx = 1\n")
 
 
-def test_parse_value_like_papermill():
-    assert parse_value("3") == 3 and parse_value("0.5") == 0.5 and parse_value("true") is True
-    assert parse_value("None") is None and parse_value("paper") == "paper"
-    assert parse_value("[uniform, laplace]") == ["uniform", "laplace"]
+@pytest.mark.parametrize("text", ["3", "012", "-4", "0x10", "0.5", "1e20", "1e-3", "inf", "nan", "True", "False",
+                                  "true", "yes", "on", "None", "none", "paper", "[uniform, laplace]", "", " 7 "])
+def test_parse_value_is_papermills_conversion(text):
+    from papermill.cli import _resolve_type
+
+    want, got = _resolve_type(text), parse_value(text)
+    assert type(got) is type(want) and (got == want or (got != got and want != want)), (text, got, want)
 
 
-def test_sources_hash_tracks_chapter_package_and_requirements(repo):
+def test_yaml_parameters_merge_and_fail_clearly(tmp_path):
+    from rgsym.pipeline.params import load_yaml_parameters
+
+    f = tmp_path / "p.yaml"
+    f.write_text("laws: [uniform, laplace]\nb: 3\n")
+    assert load_yaml_parameters(file=f, text="{b: 4}") == {"laws": ["uniform", "laplace"], "b": 4}
+    with pytest.raises(ValueError, match="mapping"):
+        load_yaml_parameters(text="[1, 2]")
+
+
+def _edit(path, old, new):
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_sources_hash_follows_the_chapters_code_and_what_it_imports(repo):
     ch = find_chapters(repo / "book")[0]
     h0 = sources_hash(ch.source, repo)
     assert h0 == sources_hash(ch.source, repo)
-    (repo / "rgsym" / "distributions.py").write_text((repo / "rgsym" / "distributions.py").read_text() + "\n# edit\n")
+    # prose: a docstring of an imported module, a comment, the chapter's markdown -- no change
+    _edit(repo / "rgsym" / "config.py", '"""Validate a profile name', '"""Check a profile name')
+    _edit(repo / "rgsym" / "config.py", "def resolve_device(", "# a new comment\ndef resolve_device(")
+    ch.source.write_text(ch.source.read_text().replace("# # 9. A tiny chapter", "# # 9. A tiny, reworded chapter")
+                         + "\n# %% [markdown]\n# more prose\n")
+    assert sources_hash(ch.source, repo) == h0
+    # code the chapter runs: its own cells, a module it imports, requirements.txt -- each changes it
+    _edit(ch.source, 'print("ok", b)', 'print("ok!", b)')
     h1 = sources_hash(ch.source, repo)
     assert h1 != h0
-    (repo / "requirements.txt").write_text((repo / "requirements.txt").read_text() + "\n")
+    _edit(repo / "rgsym" / "config.py", "return check_choice(\"profile\"", "return check_choice( \"profile\"")
+    assert sources_hash(ch.source, repo) == h1  # layout only
+    _edit(repo / "rgsym" / "validation.py", "return int(v)", "return int(v) + 0")  # imported by config
     h2 = sources_hash(ch.source, repo)
     assert h2 != h1
-    ch.source.write_text(ch.source.read_text() + "\n# more prose\n")
-    assert sources_hash(ch.source, repo) != h2
-    # the pipeline sub-package only runs and renders: editing it keeps results current
-    p = repo / "rgsym" / "pipeline" / "run.py"
+    (repo / "requirements.txt").write_text((repo / "requirements.txt").read_text() + "\nextra-package\n")
     h3 = sources_hash(ch.source, repo)
-    p.write_text(p.read_text() + "\n# cosmetic\n")
+    assert h3 != h2
+    # modules outside the chapter's import closure (the pipeline, the seeds) leave it current
+    _edit(repo / "rgsym" / "pipeline" / "run.py", "META_KEY = \"rgsym\"", "META_KEY = \"rgsym\"\nX = 1")
+    _edit(repo / "rgsym" / "seeds.py", "& (2**63 - 1)", "& (2**62 - 1)")
     assert sources_hash(ch.source, repo) == h3
     assert input_hash(h3, {"b": 2}) != input_hash(h3, {"b": 3})
+
+
+def test_a_missing_module_is_an_error(repo):
+    ch = find_chapters(repo / "book")[0]
+    (repo / "rgsym" / "validation.py").unlink()
+    with pytest.raises(FileNotFoundError, match="rgsym.validation"):
+        sources_hash(ch.source, repo)
 
 
 @pytest.mark.parametrize("override, message", [
@@ -142,7 +178,16 @@ def test_execute_reuse_and_rerun_on_change(repo):
     assert any("b = 3" in "".join(c["source"]) for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", []))
     # without explicit parameters, a notebook with current sources is kept whatever it ran with
     assert not run_chapters(None, {}, book_dir=book, log=logs.append)[0]["executed"]
-    # a source change makes it stale
+    # a prose edit executes nothing: the notebook's narrative is refreshed, its outputs kept
+    outputs = [c["outputs"] for c in json.loads(nb_path.read_text())["cells"] if c["cell_type"] == "code"]
+    (book / "99_tiny.py").write_text(CHAPTER.replace("A tiny chapter", "A tiny, reworded chapter"))
+    s4 = run_chapters(None, {}, book_dir=book, log=logs.append)
+    assert not s4[0]["executed"] and s4[0].get("prose")
+    nb = json.loads(nb_path.read_text())
+    assert "A tiny, reworded chapter" in "".join(nb["cells"][0]["source"])
+    assert [c["outputs"] for c in nb["cells"] if c["cell_type"] == "code"] == outputs
+    assert not run_chapters(None, {}, book_dir=book, log=logs.append)[0].get("prose")
+    # a code change makes it stale
     (book / "99_tiny.py").write_text(CHAPTER + "\n# %%\nprint('new cell')\n")
     s5 = run_chapters(None, {}, book_dir=book, log=logs.append)
     assert s5[0]["executed"] and s5[0]["reason"] == "sources changed"
@@ -188,4 +233,44 @@ def test_rerun_command_reproduces_non_default_parameters(repo):
     meta["parameters"]["laws"] = ["uniform", "laplace"]
     cmd = rerun_command(meta)
     assert "-p device cpu" in cmd and "-p seed 0" in cmd
-    assert parse_value('["uniform", "laplace"]') == ["uniform", "laplace"] and "-p laws '[\"uniform\", \"laplace\"]'" in cmd
+    assert "-y '{\"laws\": [\"uniform\", \"laplace\"]}'" in cmd
+
+
+@pytest.mark.slow
+def test_an_override_never_replaces_committed_paper_results(repo):
+    book = repo / "book"
+    other = CHAPTER.replace("b = 2\n", "").replace(", b=b)", ")").replace("if b < 2:", "if False:").replace(
+        'print("ok", b)', 'print("other")').replace("99_tiny", "98_other")
+    (book / "98_other.py").write_text(other)
+    run_chapters(None, {"profile": "paper"}, book_dir=book, log=lambda *_: None, replace=True)
+    before = {p.name: p.read_bytes() for p in (book / "notebooks").glob("*.ipynb")}
+    assert set(before) == {"98_other.ipynb", "99_tiny.ipynb"}
+    logs = []
+    summary = run_chapters(None, {"b": 3}, book_dir=book, log=logs.append)
+    # the override reaches only the chapter that declares it ...
+    by = {s["chapter"]: s for s in summary}
+    assert not by["98_other"]["executed"] and by["99_tiny"]["executed"]
+    # ... and that run goes to runs/, leaving every committed notebook byte-identical
+    assert by["99_tiny"]["protected"] and (repo / "runs" / "99_tiny.ipynb").exists()
+    assert {p.name: p.read_bytes() for p in (book / "notebooks").glob("*.ipynb")} == before
+    assert any("--replace" in line for line in logs)
+    # asked for explicitly, it replaces
+    run_chapters(["99"], {"b": 3}, book_dir=book, log=lambda *_: None, replace=True)
+    assert (book / "notebooks" / "99_tiny.ipynb").read_bytes() != before["99_tiny.ipynb"]
+
+
+def test_cli_params_lists_defaults_types_and_choices(repo):
+    proc = subprocess.run([sys.executable, "-m", "rgsym.pipeline", "params", "99"], cwd=repo,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "profile" in proc.stdout and "'smoke', 'paper'" not in proc.stdout and "smoke, paper" in proc.stdout
+    assert "b " in proc.stdout and "[int]" in proc.stdout
+
+
+def test_cli_refuses_a_file_as_out_and_a_missing_yaml(repo, tmp_path):
+    f = tmp_path / "afile"
+    f.write_text("x")
+    for args, msg in ((["--out", str(f)], "is a file"), (["-f", str(tmp_path / "nope.yaml")], "no such file")):
+        proc = subprocess.run([sys.executable, "-m", "rgsym.pipeline", "run", "99", *args], cwd=repo,
+                              capture_output=True, text=True)
+        assert proc.returncode == 2 and msg in proc.stderr and "Traceback" not in proc.stderr

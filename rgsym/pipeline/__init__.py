@@ -2,8 +2,9 @@
 their provenance in the built book.
 
 - :mod:`.chapters` finds the chapter sources ``book/NN_name.py`` and reads their parameters cell;
-- :mod:`.hashing` computes the input hash (chapter source, rgsym science sources, requirements,
-  parameters) that decides whether an executed notebook can be reused;
+- :mod:`.hashing` computes the input hash (the chapter's code, the code of the rgsym modules it
+  imports -- found by :mod:`rgsym.codehash` -- requirements, parameters) that decides whether an
+  executed notebook can be reused; a prose-only edit refreshes the narrative without executing;
 - :mod:`.run` executes chapters (``python -m rgsym.pipeline run``);
 - :mod:`.sphinx_ext` is the Sphinx extension that shows each chapter's provenance, warns visibly
   when its sources changed since execution, and fails the build on failed chapters or warnings.

@@ -1,10 +1,12 @@
 """Command line of the book pipeline.
 
-    python -m rgsym.pipeline run [CHAPTER ...] [-p NAME VALUE ...] [--force] [--out DIR]
+    python -m rgsym.pipeline run [CHAPTER ...] [-p NAME VALUE ...] [--force] [--out DIR] [--replace]
     python -m rgsym.pipeline status
+    python -m rgsym.pipeline params CHAPTER
 
 CHAPTER is a stem (``01_clt_rg``) or its number (``01``); without one, every chapter runs.
-``-p`` sets a parameter of the chapters' parameters cell, as papermill's ``-p`` does.
+``-p`` sets a parameter of the chapters' parameters cell, converted as papermill's ``-p`` converts it;
+``-y YAML`` and ``-f FILE.yaml`` set several at once (lists included), ``-p`` winning over both.
 """
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from pathlib import Path
 
 from .chapters import find_chapters, repo_root
 from .hashing import sources_hash
-from .run import ChapterFailed, parse_value, read_meta, run_chapters
+from .params import describe_parameters, load_yaml_parameters, parse_value
+from .run import ChapterFailed, read_meta, run_chapters
 
 
 def main(argv=None) -> int:
@@ -25,15 +28,39 @@ def main(argv=None) -> int:
     r.add_argument("chapters", nargs="*", help="chapter stems or numbers (default: all)")
     r.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="set a parameter, e.g. -p profile paper -p device cuda -p b 3")
+    r.add_argument("-y", "--parameters_yaml", default=None, metavar="YAML",
+                   help="parameters as a YAML mapping, e.g. -y '{laws: [uniform, laplace]}'")
+    r.add_argument("-f", "--parameters_file", type=Path, default=None, metavar="FILE",
+                   help="parameters from a YAML file (as papermill's -f)")
     r.add_argument("--force", action="store_true", help="execute even when an up-to-date notebook exists")
     r.add_argument("--out", type=Path, default=None, help="write notebooks here instead of book/notebooks/")
     r.add_argument("--progress", action="store_true", help="show papermill's cell progress bar")
+    r.add_argument("--replace", action="store_true",
+                   help="allow replacing a paper-profile notebook by a run of another profile or parameters "
+                        "(without it such runs are written to runs/)")
     s = sub.add_parser("status", help="show which executed notebooks are current")
     s.add_argument("--out", type=Path, default=None)
+    pp = sub.add_parser("params", help="list a chapter's parameters with defaults, types and valid values")
+    pp.add_argument("chapter", help="chapter stem or number")
     args = ap.parse_args(argv)
 
+    if args.cmd == "params":
+        try:
+            (ch,) = find_chapters(repo_root(Path.cwd()) / "book", [args.chapter])
+        except (ValueError, FileNotFoundError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"parameters of {ch.stem} (set with -p NAME VALUE, -y YAML or -f FILE.yaml):")
+        for row in describe_parameters(ch):
+            print(f"  {row['name']:16s} = {row['default']!r:12s} [{row['type']}]  {row['description']}")
+        return 0
+
     if args.cmd == "status":
-        root = repo_root(Path.cwd())
+        try:
+            root = repo_root(Path.cwd())
+        except FileNotFoundError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         out = args.out or root / "book" / "notebooks"
         for ch in find_chapters(root / "book"):
             meta = read_meta(ch.notebook_path(out))
@@ -42,12 +69,21 @@ def main(argv=None) -> int:
             else:
                 current = meta.get("sources_hash") == sources_hash(ch.source, root)
                 state = f"{'current' if current else 'STALE'} ({meta.get('profile')}, {meta.get('device')}, {meta.get('executed_at')})"
+            failed = out / "_failed" / f"{ch.stem}.ipynb"
+            if failed.exists() and (meta is None or failed.stat().st_mtime > ch.notebook_path(out).stat().st_mtime):
+                state += f"; a newer run FAILED: {failed}"
             print(f"{ch.stem:28s} {state}")
         return 0
 
-    overrides = {name: parse_value(value) for name, value in args.parameter}
     try:
-        run_chapters(args.chapters or None, overrides, out_dir=args.out, force=args.force, progress=args.progress)
+        if args.out is not None and args.out.exists() and not args.out.is_dir():
+            raise ValueError(f"--out {args.out} is a file; give a folder for the executed notebooks")
+        if args.parameters_file is not None and not args.parameters_file.is_file():
+            raise ValueError(f"-f {args.parameters_file}: no such file")
+        overrides = load_yaml_parameters(file=args.parameters_file, text=args.parameters_yaml)
+        overrides.update({name: parse_value(value) for name, value in args.parameter})
+        run_chapters(args.chapters or None, overrides, out_dir=args.out, force=args.force, progress=args.progress,
+                     replace=args.replace)
     except (ValueError, ChapterFailed, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ValueError) else 1

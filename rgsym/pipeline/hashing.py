@@ -1,9 +1,18 @@
 """Content keys of executed chapters.
 
-A chapter's *sources hash* covers what can change its results: its own source file, every file of
-the rgsym package except this pipeline sub-package (which only runs and renders), and
-``requirements.txt``. The *input hash* adds the parameters it ran with. An executed notebook is
-reused only while these match.
+A chapter's *sources hash* covers exactly what can change its results:
+
+* the **code** of its source ``book/NN_name.py`` -- the percent script reduced to its ``ast`` (markdown
+  cells are comments to Python, so prose never reaches the key; see :mod:`rgsym.codehash`),
+* the normalised code of every rgsym module the chapter imports, transitively (computed from the
+  ``import`` statements, not from a hand-kept list; docstrings and comments stripped),
+* ``requirements.txt``.
+
+The *input hash* adds the parameters it ran with. An executed notebook is reused only while these
+match. A separate *prose hash* (the raw source text) tells when only the narrative changed: then the
+pipeline refreshes the notebook's markdown without executing anything.
+
+Nothing here imports torch: the status check and the Sphinx extension stay fast.
 """
 from __future__ import annotations
 
@@ -11,29 +20,45 @@ import hashlib
 import json
 from pathlib import Path
 
+from .. import codehash
 
-def _science_files(root: Path) -> list[Path]:
-    pkg = root / "rgsym"
-    return sorted(
-        p for p in pkg.rglob("*.py")
-        if "pipeline" not in p.relative_to(pkg).parts and "__pycache__" not in p.parts
-    )
+
+def chapter_modules(chapter_source: Path, index: codehash.CodeIndex) -> tuple[str, ...]:
+    """The rgsym modules a chapter's code depends on: its imports and everything they import."""
+    text = Path(chapter_source).read_text()
+    return index.module_closure(*index.script_imports(text, str(chapter_source)))
 
 
 def hashed_files(chapter_source: Path, root: Path) -> list[Path]:
-    """The files a chapter's sources hash covers, in hashing order (also what makes a run "dirty")."""
-    return [Path(chapter_source), *_science_files(root), root / "requirements.txt"]
+    """The files a chapter's sources hash covers (also what makes a run "dirty" against git)."""
+    index = codehash.CodeIndex(Path(root) / "rgsym")
+    return [Path(chapter_source), *index.files_of(chapter_modules(chapter_source, index)),
+            Path(root) / "requirements.txt"]
+
+
+def code_hash_of_script(text: str, filename: str = "<chapter>") -> str:
+    """SHA-256 of a script's normalised code (prose, comments and layout excluded)."""
+    return hashlib.sha256(codehash.normalised_code(text, filename).encode()).hexdigest()
 
 
 def sources_hash(chapter_source: Path, root: Path) -> str:
-    """SHA-256 over the chapter source, the rgsym science sources and requirements.txt."""
+    """SHA-256 over the chapter's code, the code of the rgsym modules it imports (transitively) and
+    ``requirements.txt``."""
+    chapter_source, root = Path(chapter_source), Path(root)
+    index = codehash.CodeIndex(root / "rgsym")
+    text = chapter_source.read_text()
     h = hashlib.sha256()
-    for p in hashed_files(chapter_source, root):
-        rel = p.resolve().relative_to(root.resolve()).as_posix()
-        h.update(rel.encode() + b"\0")
-        h.update(p.read_bytes() if p.exists() else b"<missing>")
-        h.update(b"\0")
+    h.update(b"chapter\0" + code_hash_of_script(text, str(chapter_source)).encode() + b"\0")
+    for m in chapter_modules(chapter_source, index):
+        h.update(m.encode() + b"\0" + index.normalised_source(m).encode() + b"\0")
+    req = root / "requirements.txt"
+    h.update(b"requirements.txt\0" + req.read_bytes() + b"\0")  # a missing file is an error, not skipped
     return h.hexdigest()
+
+
+def prose_hash(chapter_source: Path) -> str:
+    """SHA-256 of the chapter source as written (changes with any edit, prose included)."""
+    return hashlib.sha256(Path(chapter_source).read_bytes()).hexdigest()
 
 
 def canonical_params(params: dict) -> str:

@@ -15,66 +15,19 @@ import platform
 import subprocess
 import tempfile
 import time
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-import yaml
-
-from ..config import DEVICES, PROFILES, check_choice
-from .chapters import Chapter, find_chapters, parse_parameters, repo_root
-from .hashing import hashed_files, input_hash, sources_hash
+from .chapters import Chapter, find_chapters, repo_root
+from .params import resolve_params
+from .hashing import code_hash_of_script, hashed_files, input_hash, prose_hash, sources_hash
 
 META_KEY = "rgsym"
 
 
 class ChapterFailed(RuntimeError):
     """A chapter raised while executing; the failed notebook is kept for inspection."""
-
-
-def parse_value(text: str):
-    """Parse a ``-p name value`` value as papermill does: numbers, booleans, None and lists; else a string."""
-    if text == "None":
-        return None
-    try:
-        val = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-    return val if isinstance(val, (bool, int, float, list)) else text
-
-
-def resolve_params(chapter: Chapter, overrides: dict) -> dict:
-    """The chapter's defaults updated by ``overrides``, validated before anything runs."""
-    defaults = chapter.defaults
-    unknown = sorted(set(overrides) - set(defaults))
-    if unknown:
-        raise ValueError(
-            f"chapter {chapter.stem} has no parameter {', '.join(map(repr, unknown))}; "
-            f"valid parameters are: {', '.join(defaults)}"
-        )
-    params = {**defaults, **overrides}
-    check_choice("profile", params["profile"], PROFILES)
-    check_choice("device", params["device"], DEVICES)
-    return params
-
-
-def rerun_command(meta: dict, root: Path | None = None) -> str:
-    """The command that executes a notebook again as it was made: its profile, and every other
-    parameter whose value differs from the chapter's default (read from the source under ``root``)."""
-    import shlex
-
-    defaults = {}
-    if root is not None:
-        try:
-            defaults = parse_parameters((Path(root) / meta.get("source", "")).read_text())
-        except (OSError, ValueError, SyntaxError):
-            defaults = {}
-    params = meta.get("parameters", {})
-    args = []
-    for k, v in params.items():
-        if k == "profile" or k not in defaults or defaults[k] != v:
-            text = "None" if v is None else v if isinstance(v, str) else json.dumps(v)
-            args.append(f"-p {k} {shlex.quote(text)}")
-    return " ".join(["python -m rgsym.pipeline run", str(meta.get("chapter", "")), *args])
 
 
 def read_meta(path: Path) -> dict | None:
@@ -170,6 +123,7 @@ def execute_chapter(chapter: Chapter, params: dict, out_dir: Path, *, root: Path
         "source": chapter.source.resolve().relative_to(root.resolve()).as_posix(),
         "input_hash": in_hash,
         "sources_hash": src_hash,
+        "prose_hash": prose_hash(chapter.source),
         "parameters": params,
         "profile": params["profile"],
         "device_requested": params["device"],
@@ -190,17 +144,74 @@ def execute_chapter(chapter: Chapter, params: dict, out_dir: Path, *, root: Path
     return target
 
 
+def _code(src: str) -> str:
+    try:
+        return code_hash_of_script(src)
+    except SyntaxError:  # a cell with IPython magics: compare it as written
+        return src
+
+
+def refresh_prose(chapter: Chapter, nb_path: Path) -> bool:
+    """Where only the narrative of ``chapter`` changed since ``nb_path`` was executed, rewrite the
+    notebook's markdown (and cell tags) from the source, keeping every code cell's outputs; nothing is
+    executed. Returns False (and writes nothing) when the prose is current or the code cells no
+    longer match one to one (then the chapter must be executed)."""
+    import jupytext
+    import nbformat
+
+    meta = read_meta(nb_path)
+    if meta is None or meta.get("prose_hash") == prose_hash(chapter.source):
+        return False
+    old = nbformat.read(str(nb_path), as_version=4)
+    new = jupytext.read(chapter.source)
+    injected = [c for c in old.cells if "injected-parameters" in c.get("metadata", {}).get("tags", [])]
+    old_code = [c for c in old.cells if c.cell_type == "code" and c not in injected]
+    new_code = [c for c in new.cells if c.cell_type == "code"]
+    if len(old_code) != len(new_code) or any(_code(a.source) != _code(b.source) for a, b in zip(old_code, new_code)):
+        return False
+    cells, it = [], iter(old_code)
+    for c in new.cells:
+        if c.cell_type != "code":
+            cells.append(c)
+            continue
+        o = next(it)
+        o.source = c.source
+        tags = list(c.get("metadata", {}).get("tags", []))
+        o.metadata = {**{k: v for k, v in o.metadata.items() if k != "tags"}, **({"tags": tags} if tags else {})}
+        cells.append(o)
+        if "parameters" in tags:
+            cells += injected
+    seen = set()
+    for c in cells:  # nbformat 4.5 wants a unique id on every cell
+        if not c.get("id") or c["id"] in seen:
+            c["id"] = uuid.uuid4().hex[:8]
+        seen.add(c["id"])
+    old.cells = cells
+    old.metadata[META_KEY]["prose_hash"] = prose_hash(chapter.source)
+    tmp = nb_path.with_name(f".{nb_path.stem}.prose-{os.getpid()}.ipynb")
+    nbformat.write(old, str(tmp))
+    tmp.replace(nb_path)
+    return True
+
+
+def protected(meta: dict | None, params: dict) -> bool:
+    """True when executing with ``params`` would replace a paper-profile notebook (``meta``) by one of
+    another profile or with other parameters -- committed results that take long to remake."""
+    return bool(meta) and meta.get("profile") == "paper" and meta.get("parameters") != params
+
+
 def run_chapters(select=None, overrides: dict | None = None, *, out_dir=None, force=False,
-                 book_dir=None, progress=False, log=print) -> list[dict]:
+                 book_dir=None, progress=False, log=print, replace=False) -> list[dict]:
     """Execute (or reuse) the selected chapters; returns one summary dict per chapter.
 
-    Every chapter's parameters are validated before the first one executes.
+    Every chapter's parameters are validated before the first one executes. An override applies only
+    to the chapters that declare that parameter. A run that would replace a paper-profile notebook by
+    one of another profile or with other parameters writes to ``runs/`` instead, unless ``replace``.
     """
     root = repo_root(book_dir or Path.cwd())
     book_dir = Path(book_dir) if book_dir else root / "book"
     chapters = find_chapters(book_dir, select)
     overrides = dict(overrides or {})
-    explicit = bool(overrides)
     if not select and len(chapters) > 1:
         known = set().union(*(c.defaults for c in chapters))
         unknown = sorted(set(overrides) - known)
@@ -211,19 +222,29 @@ def run_chapters(select=None, overrides: dict | None = None, *, out_dir=None, fo
     for ch in chapters:
         # with several chapters, each takes the parameters it knows; a named chapter must know them all
         own = overrides if select or len(chapters) == 1 else {k: v for k, v in overrides.items() if k in ch.defaults}
-        plans.append((ch, resolve_params(ch, own)))
+        plans.append((ch, resolve_params(ch, own), bool(own)))
     out_dir = Path(out_dir) if out_dir else book_dir / "notebooks"
     summary = []
-    for ch, params in plans:
+    for ch, params, explicit in plans:
         reuse, reason, src_hash, in_hash = decide(ch, params, explicit, out_dir, root, force)
+        if reuse and refresh_prose(ch, ch.notebook_path(out_dir)):
+            log(f"[prose]   {ch.stem}: {reason}; narrative refreshed from the source, nothing executed")
+            summary.append({"chapter": ch.stem, "executed": False, "reason": reason, "prose": True})
+            continue
         if reuse:
             log(f"[reuse]   {ch.stem}: {reason}")
             summary.append({"chapter": ch.stem, "executed": False, "reason": reason})
             continue
+        dest = out_dir
+        if not replace and protected(read_meta(ch.notebook_path(out_dir)), params):
+            dest = root / "runs"
+            log(f"[protect] {ch.stem}: {ch.notebook_path(out_dir)} holds a paper-profile run with other parameters; "
+                f"writing this run to {dest}/ instead (pass --replace to replace it)")
         log(f"[execute] {ch.stem}: {reason}; profile={params['profile']}, device={params['device']}")
         t0 = time.perf_counter()
-        path = execute_chapter(ch, params, out_dir, root=root, src_hash=src_hash, in_hash=in_hash, progress=progress)
+        path = execute_chapter(ch, params, dest, root=root, src_hash=src_hash, in_hash=in_hash, progress=progress)
         dt = time.perf_counter() - t0
         log(f"          wrote {path} in {dt:.1f} s")
-        summary.append({"chapter": ch.stem, "executed": True, "reason": reason, "seconds": dt, "path": str(path)})
+        summary.append({"chapter": ch.stem, "executed": True, "reason": reason, "seconds": dt, "path": str(path),
+                        "protected": dest != out_dir})
     return summary

@@ -24,7 +24,8 @@ from sphinx.util.docutils import SphinxDirective
 
 from .chapters import repo_root
 from .hashing import sources_hash
-from .run import META_KEY, rerun_command
+from .params import rerun_command
+from .run import META_KEY
 
 logger = logging.getLogger(__name__)
 

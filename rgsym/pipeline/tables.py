@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 
 from .hashing import sources_hash
-from .run import META_KEY, rerun_command
+from .params import rerun_command
+from .run import META_KEY
 
 
 def _figures(nb: dict) -> list[str]:

@@ -1,0 +1,1 @@
+"""Chapter logic of the book: one module per chapter."""

@@ -1,0 +1,319 @@
+r"""Chapter 5 (cumulant propagation inside lattice GNNs): the networks it opens, the layer-by-layer
+comparison, the order budget of every stage, where truncations first fail, and the verdict on claim C4
+with its pass marks as named constants.
+
+Notation as in :mod:`rgsym.propagation.gnn`: points ``h0, z1, h1, ..., out`` of the forward pass,
+:math:`z = (\text{pred} - \text{meas})/\text{se}` per node feature and order, and
+:math:`S_n = \langle|\gamma_n|\rangle` the size of order :math:`n` at a point (standardised cumulants).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..clt import LAWS, get_law
+from ..propagation.gnn import (MAX_CLOSURE_DIM, PREDICTORS, _check_member, closure_node_cumulants, compare,
+                               default_sites, measure_node_cumulants, predict_node_cumulants, standardised)
+from ..report import verdict
+from ..validation import as_int, check_choice
+
+TRAIN_LAW = "gaussian"
+"""The law the opened GNNs were trained on."""
+PICKS = {
+    "quadratic, shared, block": ("quadratic", "shared", "block"),
+    "quadratic, broken, block+nn": ("quadratic", "broken", "block+nn"),
+    "tanh, shared, block+nn": ("tanh", "shared", "block+nn"),
+    "tanh, broken, block": ("tanh", "broken", "block"),
+    "identity, broken, block+nn": ("identity", "broken", "block+nn"),
+}
+"""The GNNs of Chapter 4 the chapter opens: name -> (activation, symmetry, edges)."""
+LINEAR = "identity, broken, block+nn"
+"""The linear GNN whose propagation must be exact."""
+NODES, N_BATCHES = 8, 32
+"""Gauss-rule nodes per site of ``"quadrature"``; batches of the measured standard errors."""
+FACTOR = 2.0
+"""A stage creates (removes) an order when its size grows (shrinks) by more than this factor."""
+Z_FAIL = 3.0
+"""A prediction fails at a point when the rms z-score over its features exceeds this."""
+RMS_Z_PASS = 2.0
+"""Prediction and measurement agree when the rms z-score over all comparisons is below this."""
+Z_WITHIN = 3.0
+"""A single comparison lies 'within three standard errors'."""
+READOUT_REMOVE_SHARE = 0.5
+"""The readout must remove orders 3-4 in more than this share of its stages."""
+N_MC = {"smoke": 2**15, "paper": 2**17}
+N_MC_MIN = 2**10
+LAWS_BY_PROFILE = {"smoke": ("gaussian", "bimodal", "exponential"),
+                   "paper": ("gaussian", "uniform", "rademacher", "bimodal", "laplace", "exponential")}
+"""Default Monte Carlo lattices per network and law, and default laws (training law first)."""
+
+
+def chapter5_settings(profile: str, n_mc=None, laws=None) -> tuple:
+    """``(n_mc, laws)`` of Chapter 5, validated, with the profile's defaults filled in."""
+    n_mc = N_MC["smoke" if profile == "smoke" else "paper"] if n_mc is None else as_int("n_mc", n_mc, N_MC_MIN)
+    laws = tuple(LAWS_BY_PROFILE["smoke" if profile == "smoke" else "paper"] if laws is None else laws)
+    for law in laws:
+        check_choice("base law", law, LAWS)
+    return n_mc, laws
+
+
+def pick_ids(main_spec, depth: int, width: int) -> dict:
+    """The member id in Chapter 4's main sweep of every network of :data:`PICKS` (seed 0, :data:`TRAIN_LAW`)."""
+    from ..learn.sweep import member_ids
+
+    return {name: member_ids(main_spec, activation=a, symmetry=s, edges=e, task=TRAIN_LAW, seed=0,
+                             size=(depth, width))[0] for name, (a, s, e) in PICKS.items()}
+
+
+def drop_exact_mean(t: pd.DataFrame) -> pd.DataFrame:
+    """Leave out the input sites' mean (exactly zero: nothing to test)."""
+    return t[~((t.point == "h0") & (t.order == 1))]
+
+
+def rms(z) -> float:
+    """Root-mean-square of z-scores."""
+    return float(np.sqrt(np.mean(z ** 2)))
+
+
+VERDICTS = ("creates", "removes", "keeps")
+
+
+def order_budget(table: pd.DataFrame, *, value: str = "value", factor: float = 2.0, floor: float = 1e-3) -> pd.DataFrame:
+    r"""Which orders each stage of the forward pass creates and which it removes.
+
+    For every order :math:`n\ne2` the size of the order at a point is :math:`S_n=\langle|\gamma_n|\rangle`, the
+    mean over the point's features of the standardised cumulant of :func:`standardised`. A stage
+    (message passing ``h<k-1> -> z<k>``, activation ``z<k> -> h<k>``, readout ``h<D> -> out``)
+    *creates* order :math:`n` when :math:`S_n` grows by more than ``factor`` (or from below ``floor``
+    to above it), *removes* it when :math:`S_n` shrinks by more than ``factor`` (or falls below
+    ``floor``), and *keeps* it otherwise. Returns one row per member, stage and order with
+    ``before``, ``after``, ``ratio`` and ``verdict``.
+    """
+    if factor <= 1:
+        raise ValueError(f"factor must be > 1, got {factor!r}")
+    st = standardised(table, value)
+    st = st[st["order"] != 2]
+    size = st.assign(a=st["std"].abs()).groupby(["member", "step", "point", "order"], sort=True)["a"].mean().reset_index()
+    rows = []
+    for (member, order), grp in size.groupby(["member", "order"], sort=True):
+        grp = grp.sort_values("step")
+        pts, vals = grp["point"].tolist(), grp["a"].tolist()
+        for (p0, v0), (p1, v1) in zip(zip(pts, vals), zip(pts[1:], vals[1:])):
+            kind = "activation" if p1.startswith("h") else ("readout" if p1 == "out" else "message passing")
+            small0, small1 = v0 < floor, v1 < floor
+            if small0 and small1:
+                verdict = "keeps"
+            elif small0:
+                verdict = "creates"
+            elif small1:
+                verdict = "removes"
+            elif v1 > factor * v0:
+                verdict = "creates"
+            elif v1 < v0 / factor:
+                verdict = "removes"
+            else:
+                verdict = "keeps"
+            rows.append((member, f"{p0}->{p1}", kind, order, v0, v1, v1 / v0 if v0 > 0 else np.inf, verdict))
+    return pd.DataFrame(rows, columns=["member", "stage", "kind", "order", "before", "after", "ratio", "verdict"])
+
+
+def main_predictor(model, member: int = 0) -> str:
+    """``'exact'`` for a polynomial activation, ``'quadrature'`` otherwise."""
+    return "exact" if model.configs[_check_member(model, member)].act.poly_coeffs is not None else "quadrature"
+
+
+def layerwise_comparison(model, laws: Sequence[str], *, member: int = 0, order: int = 4, n_samples: int = 2**16,
+                         seed: int = 0, predictors: Sequence[str] | None = None, nodes: int = 8,
+                         se: str = "batches", n_batches: int = 32) -> pd.DataFrame:
+    r"""Predicted against measured node-feature cumulants of one GNN member, for every law of ``laws``
+    and every predictor: the main one (:func:`main_predictor`), the Gaussian truncation, and the
+    order-4 tensor closure where it applies (polynomial activation, plain network, few features).
+    ``nodes``: Gauss-rule nodes per site of ``"quadrature"``; ``se``/``n_batches``: the standard errors
+    of :func:`measure_node_cumulants`.
+
+    Returns the rows of :func:`compare` with the columns ``law`` and ``predictor`` added.
+    """
+    member = _check_member(model, member)
+    cfg = model.configs[member]
+    if predictors is None:
+        predictors = [main_predictor(model, member), "gaussian"]
+        n_feat = default_sites(model) * model.width
+        if cfg.act.poly_coeffs is not None and not cfg.antisymmetrised and n_feat <= MAX_CLOSURE_DIM:
+            predictors.append("closure")
+    for p in predictors:
+        check_choice("predictor", p, PREDICTORS)
+    out = []
+    for law in laws:
+        meas = measure_node_cumulants(model, law, member=member, order=order, n_samples=n_samples, seed=seed, se=se,
+                                      n_batches=n_batches)
+        for p in predictors:
+            if p == "closure":
+                pred = closure_node_cumulants(model, law, member=member, order=order)
+            else:
+                kw = {"nodes": nodes} if p == "quadrature" else {}
+                pred = predict_node_cumulants(model, law, member=member, order=order, method=p, **kw)
+            out.append(compare(pred, meas).assign(law=get_law(law).name, predictor=p))
+    return pd.concat(out, ignore_index=True)
+
+
+def first_failures(table: pd.DataFrame, *, threshold: float = 3.0,
+                   by: Sequence[str] = ("law", "predictor", "order")) -> pd.DataFrame:
+    r"""Where a prediction first fails along the forward pass: for every group (``by``) the first point
+    (in forward order) whose root-mean-square z-score over its features exceeds ``threshold``, with that
+    score; ``point`` is '' where the prediction holds everywhere."""
+    rows = []
+    keys = list(by)
+    for key, grp in table.groupby(keys, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        per = grp.groupby(["step", "point"], sort=True)["z"].apply(lambda z: float(np.sqrt(np.nanmean(np.square(z)))))
+        bad = per[per > threshold]
+        if len(bad):
+            (step, point), val = bad.index[0], float(bad.iloc[0])
+        else:
+            step, point, val = -1, "", float(per.max()) if len(per) else float("nan")
+        rows.append((*key, point, step, val))
+    return pd.DataFrame(rows, columns=[*keys, "point", "step", "rms_z"])
+
+
+# ------------------------------------------------------------------------------------------------
+# what the chapter reports (keys are the chapter's glue names) and the verdict on C4
+# ------------------------------------------------------------------------------------------------
+def linear_summary(lin: pd.DataFrame) -> tuple:
+    """``(agrees, glue values)`` of the linear GNN's exact propagation against the measurement."""
+    agree = bool(np.sqrt(np.mean(lin.z ** 2)) < RMS_Z_PASS)
+    return agree, {"lin_n": len(lin), "lin_rms": float(np.sqrt(np.mean(lin.z ** 2))),
+                   "lin_within": float(np.mean(np.abs(lin.z) < Z_WITHIN)),
+                   "lin_ok": verdict(agree, "agrees", "does not agree")}
+
+
+def heavy_laws(laws) -> list:
+    """The laws with positive excess kurtosis (heavy tails)."""
+    return [l for l in laws if float(get_law(l).cumulants(4)[3]) > 0]
+
+
+def main_rows(full: pd.DataFrame, nets: dict) -> pd.DataFrame:
+    """The rows of ``full`` (column ``network``) predicted by each network's :func:`main_predictor`."""
+    return full[[p == main_predictor(nets[n]) for p, n in zip(full.predictor, full.network)]]
+
+
+def main_summary(main: pd.DataFrame, laws, heavy: list) -> tuple:
+    """``(agrees, glue values)`` of the main predictions on the light-tailed laws."""
+    light = main[~main.law.isin(heavy)]
+    agree = bool(np.sqrt(np.mean(light.z ** 2)) < RMS_Z_PASS)
+    return agree, {
+        "main_n": len(main), "main_rms_light": float(np.sqrt(np.mean(light.z ** 2))),
+        "main_within_light": float(np.mean(np.abs(light.z) < Z_WITHIN)), "main_rel_light": float(light.rel.median()),
+        "main_ok": verdict(agree, "agree", "do not agree"),
+        "light_laws": ", ".join(l for l in laws if l not in heavy),
+        "heavy_laws": ", ".join(heavy) if heavy else "none",
+        "main_conclusion": "The extension of the propagation from MLPs to message passing therefore holds layer by "
+        "layer inside the trained networks, as the paper reports." if agree else
+        "On these laws the extension of the propagation to message passing is therefore not confirmed within the "
+        "sampling error; the table above shows which laws and orders carry the excess."}
+
+
+def heavy_tail_check(nets: dict, names, heavy: list, heavy_rows: pd.DataFrame, n_mc: int, seed: int) -> dict:
+    """Does the excess on heavy-tailed laws shrink with more samples? Re-measures orders 3-4 on
+    ``n_mc // 8`` lattices (seed ``seed + 1``) and compares the median deviation with that of the full run
+    (``heavy_rows``). Glue values."""
+    if not len(heavy_rows):
+        return {"heavy_rms": float("nan"), "small_n": 0, "dev_small": float("nan"), "dev_big": float("nan"),
+                "heavy_trend": "was not measured"}
+    big = heavy_rows[(heavy_rows.order >= 3)]
+    small_n = max(n_mc // 8, 2**10)
+    redo = []
+    for name in names:
+        for law in heavy:
+            m = nets[name]
+            meas = measure_node_cumulants(m, law, n_samples=small_n, seed=seed + 1, se="batches", n_batches=N_BATCHES)
+            pred = predict_node_cumulants(m, law, method=main_predictor(m), nodes=NODES) \
+                if main_predictor(m) == "quadrature" else predict_node_cumulants(m, law)
+            redo.append(compare(pred, meas).assign(network=name, law=law))
+    redo = pd.concat(redo)
+    redo = redo[redo.order >= 3]
+    dev_big = float((big.pred - big.meas).abs().median())
+    dev_small = float((redo.pred - redo.meas).abs().median())
+    return {"heavy_rms": float(np.sqrt(np.mean(big.z ** 2))), "small_n": small_n, "dev_small": dev_small,
+            "dev_big": dev_big, "heavy_trend": verdict(dev_big < dev_small, "shrinks", "does NOT shrink")}
+
+
+def _main_pred(tabs: dict, nets: dict, name: str, law: str) -> pd.DataFrame:
+    t = tabs[name]
+    return t[(t.predictor == main_predictor(nets[name])) & (t.law == law)].rename(columns={"pred": "value"})
+
+
+def budget_laws(laws) -> tuple:
+    """The two laws of the order budget: the training law and an unseen heavy-tailed one."""
+    return (TRAIN_LAW, "exponential" if "exponential" in laws else laws[-1])
+
+
+def budget_table(tabs: dict, nets: dict, names, laws) -> pd.DataFrame:
+    """:func:`order_budget` (factor :data:`FACTOR`) of the main predictions of every network in ``names``
+    on :func:`budget_laws`, with columns ``network`` and ``law``."""
+    rows = [order_budget(_main_pred(tabs, nets, name, law), factor=FACTOR).assign(network=name, law=law)
+            for name in names for law in budget_laws(laws)]
+    return pd.concat(rows, ignore_index=True)
+
+
+def order_sizes(tabs: dict, nets: dict, names, laws) -> pd.DataFrame:
+    """:math:`S_n` per network, law, order and point (orders other than 2) for the plot of the budget."""
+    sizes = pd.concat([standardised(_main_pred(tabs, nets, n, law)).assign(network=n, law=law)
+                       for n in names for law in budget_laws(laws)], ignore_index=True)
+    sizes = sizes[sizes.order != 2].assign(a=lambda d: d["std"].abs())
+    return sizes.groupby(["network", "law", "order", "step", "point"])["a"].mean().reset_index()
+
+
+def budget_summary(budget: pd.DataFrame) -> tuple:
+    """``(verdict counts, division holds, glue values)``: activations create orders 3-4 more often than they
+    remove them, message passing removes at least as often as it creates, and the readout removes in more
+    than :data:`READOUT_REMOVE_SHARE` of its stages."""
+    count = budget.groupby(["kind", "order", "verdict"]).size().unstack("verdict", fill_value=0)
+    for v in VERDICTS:
+        if v not in count.columns:
+            count[v] = 0
+    act3 = budget[(budget.kind == "activation") & (budget.order.isin([3, 4]))]
+    mp3 = budget[(budget.kind == "message passing") & (budget.order.isin([3, 4]))]
+    ro = budget[(budget.kind == "readout") & (budget.order.isin([3, 4]))]
+    division = ((act3.verdict == "creates").sum() > (act3.verdict == "removes").sum()
+                and (mp3.verdict == "removes").sum() >= (mp3.verdict == "creates").sum()
+                and (ro.verdict == "removes").sum() > len(ro) * READOUT_REMOVE_SHARE)
+    return count[list(VERDICTS)], bool(division), {
+        "act_create": int((act3.verdict == "creates").sum()), "act_n": len(act3),
+        "act_remove": int((act3.verdict == "removes").sum()),
+        "mp_remove": int((mp3.verdict == "removes").sum()), "mp_create": int((mp3.verdict == "creates").sum()),
+        "mp_n": len(mp3), "ro_remove": int((ro.verdict == "removes").sum()), "ro_n": len(ro),
+        "mp_ratio": float(np.exp(np.log(mp3.ratio.replace(np.inf, np.nan)).median())),
+        "act_ratio": float(np.exp(np.log(act3.ratio.replace(np.inf, np.nan)).median())),
+        "division_ok": verdict(division, "are consistent with", "do not show")}
+
+
+def failure_summary(full: pd.DataFrame, heavy: list) -> tuple:
+    """``(first failures of the truncations, glue values)`` on the light-tailed laws (threshold :data:`Z_FAIL`)."""
+    ff = first_failures(full[~full.law.isin(heavy)], threshold=Z_FAIL, by=("network", "law", "predictor", "order"))
+    trunc = ff[ff.predictor.isin(["gaussian", "closure"])]
+    g = trunc[trunc.predictor == "gaussian"]
+    c = trunc[trunc.predictor == "closure"]
+    first_pts = c[c.point != ""].point.value_counts()
+    mainff = ff[~ff.predictor.isin(["gaussian", "closure"])]
+    return trunc, {
+        "gauss_fail_34": int(((g.order >= 3) & (g.point != "")).sum()), "gauss_n_34": int((g.order >= 3).sum()),
+        "gauss_fail_12": int(((g.order <= 2) & (g.point != "")).sum()), "gauss_n_12": int((g.order <= 2).sum()),
+        "closure_fail": int((c.point != "").sum()), "closure_n": len(c),
+        "closure_fail_12": int(((c.order <= 2) & (c.point != "")).sum()),
+        "closure_where": first_pts.index[0] if len(first_pts) else "nowhere",
+        "main_fail": int((mainff.point != "").sum()), "main_ff_n": len(mainff)}
+
+
+C4_PARTS = ("linear message passing is exact", "trained GNNs, layer by layer", "which layer creates and which removes")
+"""The three parts of claim C4, in the chapter's words."""
+
+
+def c4_verdict(linear_exact: bool, layerwise_agree: bool, division: bool) -> tuple:
+    """Claim C4: ``supported`` when all of :data:`C4_PARTS` hold, ``partly supported`` when some do.
+    Returns ``(parts, glue values)``."""
+    parts = dict(zip(C4_PARTS, (linear_exact, layerwise_agree, bool(division))))
+    return parts, {"c4_n": sum(parts.values()), "c4_parts": len(parts),
+                   "c4": verdict(all(parts.values()), "supported",
+                                 "partly supported" if any(parts.values()) else "not supported")}

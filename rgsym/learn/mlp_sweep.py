@@ -1,0 +1,184 @@
+r"""Sweeps of block-map MLPs (Chapter 2): the grid symmetry x activation x size x task x seed.
+
+A :class:`SweepSpec` names the grid and how to train and measure it; :func:`run_sweep` runs it on the
+engine of :mod:`rgsym.learn.sweep`: members that share tensor shapes and the antisymmetrisation flag
+(and, with ``split_activations``, the activation) train together as one
+:class:`~rgsym.nets.mlp.EnsembleMLP`, each chunk is cached on its own under
+:func:`rgsym.learn.cache.cache_dir` ``/ mlp-sweeps``, keyed by its members, the settings and
+:func:`rgsym.codehash.code_hash` of this module (and so of everything it imports). The returned
+:class:`~rgsym.learn.sweep.SweepResult` holds the members table, the tidy measures table and the
+trained weights (:meth:`~rgsym.learn.sweep.SweepResult.model` rebuilds them, so later chapters load
+the networks of Chapter 2 by calling the same cached sweep).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Sequence
+
+import torch
+
+from ..codehash import code_hash
+from ..clt.laws import LAWS, TRAIN_LAWS
+from ..nets.activations import ACTIVATIONS, DEFAULT_ALPHA
+from ..nets.mlp import MAX_DEPTH, SYMMETRIES, EnsembleMLP, MLPConfig
+from ..validation import as_choices, as_int
+from . import cache
+from .measures import MeasureConfig
+from .sweep import (Member, SweepResult, check_workers, execute_chunks, member_tables,
+                    train_and_measure)
+from .training import TrainConfig
+
+NAMESPACE = "mlp-sweeps"
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    r"""A grid of block-map MLPs and how to train and measure them.
+
+    ``sizes`` are ``(depth, width)`` pairs; every combination of ``symmetries`` x ``activations`` x
+    ``sizes`` x ``tasks`` x ``seeds`` is one member. ``alpha`` is the quadratic activation's
+    coefficient; ``chunk_size`` the most members trained as one ensemble (and cached as one file);
+    ``split_activations`` trains each activation in its own ensembles (on the CPU this is faster than
+    mixing activations, which costs a copy per layer; on a GPU fewer, larger ensembles win).
+    The chunking does not change any member's numbers.
+    """
+
+    symmetries: tuple = ("free", "perm-in", "tied-hidden", "odd", "perm-in+odd")
+    activations: tuple = ("identity", "quadratic", "tanh", "relu", "silu")
+    sizes: tuple = ((1, 2), (2, 12), (3, 24))
+    tasks: tuple = TRAIN_LAWS
+    seeds: tuple = tuple(range(10))
+    b: int = 2
+    alpha: float = DEFAULT_ALPHA
+    train: TrainConfig = field(default_factory=TrainConfig)
+    measures: MeasureConfig = field(default_factory=MeasureConfig)
+    chunk_size: int = 1024
+    split_activations: bool = True
+
+    def __post_init__(self):
+        for name, valid, kind in (("symmetries", SYMMETRIES, "symmetry"), ("activations", ACTIVATIONS, "activation"),
+                                  ("tasks", LAWS, "task")):
+            object.__setattr__(self, name, as_choices(name, getattr(self, name), valid, kind=kind))
+        sizes = tuple(tuple(int(x) for x in s) for s in self.sizes)
+        for s in sizes:
+            if len(s) != 2 or not 1 <= s[0] <= MAX_DEPTH or s[1] < 1:
+                raise ValueError(f"sizes must be (depth, width) pairs with depth in 1..{MAX_DEPTH} and "
+                                 f"width >= 1; got {s!r}")
+        object.__setattr__(self, "sizes", sizes)
+        seeds = tuple(int(s) for s in self.seeds)
+        if not seeds or len(set(seeds)) != len(seeds):
+            raise ValueError(f"seeds must be distinct integers, got {self.seeds!r}")
+        object.__setattr__(self, "seeds", seeds)
+        as_int("chunk_size", self.chunk_size, lo=1)
+        if not isinstance(self.train, TrainConfig) or not isinstance(self.measures, MeasureConfig):
+            raise TypeError("train must be a TrainConfig and measures a MeasureConfig")
+        MLPConfig(b=self.b, activation="quadratic", alpha=self.alpha)  # validates b and alpha
+
+    def replace(self, **changes) -> "SweepSpec":
+        return replace(self, **changes)
+
+    def config(self, depth: int, width: int, activation: str, symmetry: str) -> MLPConfig:
+        return MLPConfig(b=self.b, width=width, depth=depth, activation=activation, symmetry=symmetry,
+                         alpha=self.alpha if activation == "quadratic" else None)
+
+    def members(self) -> list[Member]:
+        """All members, in the sweep's order (size, activation, symmetry, task, seed)."""
+        return [Member(self.config(d, w, a, s), t, seed)
+                for d, w in self.sizes for a in self.activations for s in self.symmetries
+                for t in self.tasks for seed in self.seeds]
+
+    def chunks(self) -> list[list[int]]:
+        """Member indices grouped into ensembles: same ``(depth, width)`` and antisymmetrisation flag
+        (and activation, if ``split_activations``), at most ``chunk_size`` each."""
+        groups: dict = {}
+        for i, m in enumerate(self.members()):
+            c = m.config
+            key = (c.depth, c.width, c.antisymmetrised) + ((c.activation,) if self.split_activations else ())
+            groups.setdefault(key, []).append(i)
+        out = []
+        for ids in groups.values():
+            for a in range(0, len(ids), self.chunk_size):
+                out.append(ids[a:a + self.chunk_size])
+        return out
+
+    def cost(self) -> float:
+        """Rough training cost in units of (member-steps x hidden units x batch), for planning."""
+        tot = 0.0
+        for m in self.members():
+            c = m.config
+            per = c.width * (c.b + (c.depth - 1) * c.width + 1) + 4 * c.width * c.depth
+            tot += per * (2 if c.antisymmetrised else 1)
+        return tot * self.train.steps * self.train.batch_size
+
+    def member_model(self, member: Member, payload: dict, pos: int) -> EnsembleMLP:
+        """The trained network at position ``pos`` of a cached chunk ``payload``, as an ensemble of one."""
+        raw = ([w[pos:pos + 1].clone() for w in payload["weights"]], [c[pos:pos + 1].clone() for c in payload["biases"]])
+        return EnsembleMLP([member.config], [member.seed], dtype=raw[0][0].dtype, _raw=raw)
+
+    def key(self) -> dict:
+        return {"sizes": self.sizes, "symmetries": self.symmetries, "activations": self.activations,
+                "tasks": self.tasks, "seeds": self.seeds, "b": self.b, "alpha": self.alpha,
+                "train": self.train.key(), "measures": self.measures.key()}
+
+    def describe(self) -> str:
+        """One line naming the grid (for figure stamps)."""
+        sz = ", ".join(f"{d}x{w}" for d, w in self.sizes)
+        return (f"b={self.b}, {len(self.symmetries)} sym x {len(self.activations)} act x sizes [{sz}] x "
+                f"{len(self.tasks)} tasks x {len(self.seeds)} seeds, {self.train.steps} Adam steps, "
+                f"batch {self.train.batch_size}, n_train={self.train.n_train}")
+
+
+def _chunk_key(spec: SweepSpec, members: Sequence[Member], src: str) -> str:
+    return cache.content_key("mlp-chunk", [m.key() for m in members], spec.train.key(), spec.measures.key(), src)
+
+
+def _train_chunk(spec: SweepSpec, members: Sequence[Member], ids: Sequence[int], key: str, src: str,
+                 device, progress: bool, desc: str, threads: int | None = 1) -> dict:
+    """Train and measure one chunk; returns the payload that is cached."""
+    dtype = spec.train.torch_dtype
+    model = EnsembleMLP([m.config for m in members], [m.seed for m in members], dtype=dtype, device=device)
+    payload = train_and_measure(model, members, ids, spec.train, spec.measures, key=key, src=src, device=device,
+                                progress=progress, desc=desc, threads=threads)
+    payload["weights"] = [w.detach().cpu() for w in model.weights]
+    payload["biases"] = [c.detach().cpu() for c in model.biases]
+    return payload
+
+
+def run_sweep(spec: SweepSpec, *, device=None, progress: bool | None = None, max_chunks: int | None = None,
+              threads: int | None = 1, workers: int = 1) -> SweepResult:
+    """Train and measure every member of ``spec`` (cached chunks are loaded, not retrained).
+
+    ``device``: where to train (default CPU). ``max_chunks`` stops after training that many new chunks
+    (the rest are missing from the result; used to spread a sweep over several calls). ``threads``:
+    torch CPU threads per training process (:func:`rgsym.learn.training.cpu_threads`). ``workers > 1``
+    trains chunks in that many parallel processes (CPU only; each chunk is cached as soon as it is
+    done, exactly as in a sequential run). The workers are *spawned*, so a script that calls this
+    needs the usual ``if __name__ == "__main__":`` guard (notebooks need nothing).
+    """
+    if progress is None:
+        progress = not os.environ.get("RGSYM_QUIET")
+    check_workers(workers)
+    src = code_hash(__name__)
+    gpu = device is not None and torch.device(device).type != "cpu"
+    payloads, n_trained, n_cached = execute_chunks(
+        spec, spec.chunks(), namespace=NAMESPACE, src=src, key_fn=_chunk_key, train_fn=_train_chunk,
+        worker_fn=_worker, cost_fn=_chunk_cost, label="sweep chunks", device=device, gpu=gpu, progress=progress,
+        max_chunks=max_chunks, threads=threads, workers=workers)
+    mem, tab = member_tables(spec.members(), payloads)
+    return SweepResult(spec, mem, tab, payloads, n_trained, n_cached)
+
+
+def _chunk_cost(spec: SweepSpec, ids: Sequence[int]) -> float:
+    c = spec.members()[ids[0]].config
+    return len(ids) * c.width * (c.b + (c.depth - 1) * c.width + 1) * (2 if c.antisymmetrised else 1)
+
+
+def _worker(spec: SweepSpec, ids: list, key: str, src: str, threads) -> str:
+    """Train one chunk in a worker process and cache it; returns its key."""
+    members = spec.members()
+    payload = _train_chunk(spec, [members[i] for i in ids], ids, key, src, None, False, "", threads)
+    cache.Store(NAMESPACE).put(key, payload)
+    return key
+
+

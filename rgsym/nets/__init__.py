@@ -1,0 +1,45 @@
+r"""The networks that learn the RG step: block-map MLPs (Chapter 2) and lattice GNNs (Chapter 4).
+
+=====================================================  ==================  =========
+concept                                                module              chapter
+=====================================================  ==================  =========
+activations :math:`\phi` with their odd/polynomial      ``activations``     2
+facts
+MLP ensembles with built-in weight symmetries           ``mlp``             2
+(``MLPConfig``, ``EnsembleMLP``, ``SYMMETRIES``)
+the plain forward pass :math:`g(s)` of stacked layers   ``forward``         2, 3, 6
+exact weights for :math:`T_b` (``exact_layers``)        ``exact``           2
+helpers shared by MLP and GNN ensembles, the learned    ``ensemble``        2, 4
+flow :math:`f^{\circ l}`
+lattice graphs, block pooling (torch-geometric)         ``graphs``          4
+GNN ensembles, eqs. G1-G2 (``GNNConfig``,               ``gnn``             4, 5
+``EnsembleGNN``)
+=====================================================  ==================  =========
+
+``import rgsym.nets`` loads neither torch-geometric nor pandas: :mod:`rgsym.nets.gnn` (which subclasses
+:class:`torch_geometric.nn.MessagePassing`) is imported on first use of one of its names.
+"""
+from __future__ import annotations
+
+import importlib
+
+from .activations import ACTIVATIONS, DEFAULT_ALPHA, Activation, get_activation
+from .ensemble import flow, rg_step
+from .exact import exact_layers, from_layers, tied_bias_layers
+from .forward import plain_forward
+from .graphs import EDGE_VARIANTS, graph_hierarchy, lattice_graph
+from .mlp import MAX_DEPTH, SYMMETRIES, EnsembleMLP, MLPConfig, symmetry_flags
+
+_LAZY = {"GNNConfig": "gnn", "EnsembleGNN": "gnn", "TypedSumAggregation": "typed_aggregation", "GNN_SYMMETRIES": "gnn",
+         "MAX_GNN_DEPTH": "gnn"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["ACTIVATIONS", "DEFAULT_ALPHA", "Activation", "get_activation", "flow", "rg_step", "exact_layers",
+           "from_layers", "tied_bias_layers", "plain_forward", "EDGE_VARIANTS", "graph_hierarchy", "lattice_graph",
+           "MAX_DEPTH", "SYMMETRIES", "EnsembleMLP", "MLPConfig", "symmetry_flags", *_LAZY]

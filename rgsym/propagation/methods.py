@@ -1,0 +1,277 @@
+r"""Propagating cumulants through a block-map MLP: :func:`propagate` and its four methods (Chapter 3).
+
+After K. Fischer et al., *Decomposing neural networks as mappings of correlation functions*,
+Phys. Rev. Research 4, 043143 (2022): a network maps the cumulants of its input distribution to the
+cumulants of its output, :math:`\kappa_n\mapsto\kappa'_n` (:math:`\kappa'_n` the order-:math:`n`
+cumulant of :math:`s' = f(s)`). Activations mix orders; the ways of handling them (:data:`METHODS`):
+
+``"exact"`` (polynomial :math:`\phi`, eq. 3.4)
+    Every unit is a polynomial in the ``b`` centred block inputs (:mod:`.polynomials`; a low-rank
+    representation of all of a layer's cumulant tensors at once, whatever its width) and the output
+    cumulants are read from the moments of powers of the output polynomial
+    (:func:`output_cumulants`). Output order :math:`n` of a network of total degree :math:`D` needs
+    input cumulants up to :math:`Dn` (:func:`required_input_order`).
+``"gaussian"`` (eq. 3.5) and ``"hermite"`` (eq. 3.6)
+    Fischer et al.'s Gaussian truncation, and the Hermite expansion of the activation around each
+    unit's Gaussian (:mod:`.hermite`); ``max_degree`` caps the degree by least-squares projection
+    (eq. 3.6b, :func:`rgsym.propagation.polynomials.project_degree`).
+``"quadrature"`` (eq. 3.7)
+    The input law replaced by its moment-matched Gauss rule (:mod:`.quadrature`).
+
+Everything works on whole ensembles (a leading member axis ``E``) in float64 and is differentiable in
+the input cumulants (used by :mod:`.flows`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from ..clt import moments_to_cumulants
+from ..validation import as_int, check_choice
+from .hermite import _hermite_poly, _propagate_gaussian
+from .inputs import InputCumulants
+from ..nets.activations import activation_name, poly_coefficients
+from .networks import Network, as_networks
+from .polynomials import DTYPE, _poly_pow_list, poly_expect, poly_mul, project_degree
+from .quadrature import MAX_NODES, _propagate_quadrature
+
+METHODS = ("exact", "gaussian", "hermite", "quadrature")
+"""The ways of propagating cumulants through a network (module docstring, eqs. 3.4-3.7)."""
+
+
+@dataclass
+class Propagation:
+    r"""Output cumulants predicted by :func:`propagate`.
+
+    ``kappa`` ``(E, order)``: :math:`\kappa'_1..\kappa'_{\rm order}` of :math:`f(s)` per member.
+    ``error`` ``(E, order)`` or ``None``: the estimated truncation error (``hermite`` with
+    ``estimate_error=True``: :math:`|\kappa'(K+2)-\kappa'(K)|`; ``gaussian``: the bound on the
+    output variance from the Mehler truncation of the last activation, zero for polynomial
+    activations; it does not include the error of dropping cumulants of order >= 3). ``residual``
+    ``(E, n_hidden)`` or ``None``: per hidden layer, the largest fraction of a unit's activation
+    variance left out by the Hermite truncation. ``input_order``: the input cumulant order used.
+    """
+
+    kappa: torch.Tensor
+    method: str
+    order: int
+    input_order: int
+    error: torch.Tensor | None = None
+    residual: torch.Tensor | None = None
+    info: dict = field(default_factory=dict)
+
+
+def _plan(net: Network, method: str, hermite_order: int, max_degree: int | None, order: int):
+    """Degrees of the pre-activations of every layer and the input cumulant order needed.
+
+    ``exact``: degree multiplies by the activation's degree ``p`` at every hidden layer; output order
+    ``n`` needs ``D n``. ``hermite``: by ``K``, capped at ``max_degree`` by projection (which needs
+    moments up to ``P + K d``); the unit means/variances need twice each pre-activation degree."""
+    if method == "exact":
+        coeffs = poly_coefficients(net.activation)
+        if coeffs is None:
+            raise ValueError(
+                f"method 'exact' needs a polynomial activation, got {activation_name(net.activation)!r}; valid "
+                f"methods for it are 'gaussian', 'hermite' and 'quadrature'")
+        p = max(len(coeffs) - 1, 1)
+    else:
+        p = _hermite_degree(net, hermite_order)
+    degs, need, d = [], 1, 1
+    n_layers = len(net.layers)
+    for k in range(n_layers):
+        degs.append(d)
+        if k == n_layers - 1:
+            break
+        if method == "hermite":
+            need = max(need, 2 * d)
+        d_act = d * p
+        if method == "hermite" and max_degree is not None and d_act > max_degree:
+            need = max(need, max_degree + d_act, 2 * max_degree)
+            d_act = max_degree
+        d = d_act
+    need = max(need, degs[-1] * order)
+    return degs, need
+
+
+def _hermite_degree(net: Network, K: int) -> int:
+    """The Hermite expansion of a polynomial activation of degree ``p <= K`` ends at ``p``."""
+    coeffs = poly_coefficients(net.activation)
+    return min(K, max(len(coeffs) - 1, 1)) if coeffs is not None else K
+
+
+def required_input_order(model, order: int, method: str = "exact", *, hermite_order: int = 5,
+                         max_degree: int | None = None, nodes: int = 8, activation=None,
+                         antisymmetrised=None) -> int:
+    r"""Highest input cumulant order that :func:`propagate` needs for output order ``order``.
+
+    ``exact``: a network of total polynomial degree :math:`D` needs :math:`D\cdot n`; ``hermite``:
+    the same with the degree of the Hermite-expanded network (capped at ``max_degree``), and at least
+    twice the degree of every pre-activation; ``quadrature``: :math:`2m-1`; ``gaussian``: 2."""
+    order = as_int("order", order, 1)
+    check_choice("method", method, METHODS)
+    if method == "gaussian":
+        return 2
+    if method == "quadrature":
+        return max(2 * as_int("nodes", nodes, 1, MAX_NODES) - 1, 2)
+    need = 1
+    for _, net in as_networks(model, activation, antisymmetrised):
+        need = max(need, _plan(net, method, hermite_order, max_degree, order)[1])
+    return need
+
+
+def propagate(model, inputs: InputCumulants, order: int = 4, method: str = "exact", *,
+              activation=None, antisymmetrised: bool | None = None, hermite_order: int = 5,
+              max_degree: int | None = None, nodes: int = 8, estimate_error: bool = False) -> Propagation:
+    r"""Output cumulants :math:`\kappa'_1..\kappa'_{\rm order}` of the block map ``model`` for ``inputs``.
+
+    ``model``: an ensemble with ``.layers()`` (Chapter 2) or a list of ``(W, c)`` plus ``activation``;
+    ``inputs``: an :class:`InputCumulants` (``(E', ...)`` with ``E'`` 1 or ``E``); ``method`` one of
+    :data:`METHODS` (module docstring).
+
+    * ``hermite``: ``hermite_order`` :math:`K` of the activation's expansion and ``max_degree``
+      :math:`P`: a unit whose polynomial in the inputs would exceed degree :math:`P` is replaced by
+      its least-squares projection onto degree :math:`\le P` under the input law (eq. 3.6b).
+    * ``quadrature``: ``nodes`` :math:`m` per input of the moment-matched Gauss rule (needs input
+      cumulants up to :math:`2m-1`; i.i.d. inputs).
+    * ``estimate_error=True``: ``error`` holds the change of the result with the truncation order
+      (``hermite``: :math:`|\kappa'(K+2)-\kappa'(K)|`, two orders as odd and even terms alternate; ``quadrature``: :math:`|\kappa'(m)-\kappa'(m-1)|`);
+      ``gaussian`` always reports its bound.
+
+    Raises a ``ValueError`` before any heavy work when the method does not apply or the inputs lack
+    the orders needed (:func:`required_input_order`). Returns a :class:`Propagation`, ``kappa`` ``(E, order)``.
+    """
+    order = as_int("order", order, 1)
+    check_choice("method", method, METHODS)
+    if not isinstance(inputs, InputCumulants):
+        raise TypeError("inputs must be an InputCumulants (use iid_inputs, law_inputs or tensor_inputs)")
+    as_int("hermite_order", hermite_order, 1)
+    as_int("nodes", nodes, 1, MAX_NODES)
+    if max_degree is not None:
+        as_int("max_degree", max_degree, 1)
+    groups = as_networks(model, activation, antisymmetrised)
+    E = sum(len(i) for i, _ in groups)
+    if inputs.n_members not in (1, E):
+        raise ValueError(f"inputs hold {inputs.n_members} members; the model has {E}")
+    b = groups[0][1].b
+    if inputs.b != b:
+        raise ValueError(f"the model takes blocks of b={b} inputs; the input cumulants are for b={inputs.b}")
+    if method == "quadrature":
+        if inputs.iid is None:
+            raise ValueError("method 'quadrature' needs i.i.d. inputs (a product rule); for general cumulant "
+                             "tensors use 'exact' or 'gaussian'")
+        need = max(2 * nodes - 1, 2)
+    elif method == "gaussian":
+        need = 2
+    else:
+        orders = [hermite_order, hermite_order + 2] if (estimate_error and method == "hermite") else [hermite_order]
+        need = max(_plan(net, method, K, max_degree, order)[1] for _, net in groups for K in orders)
+    if need > inputs.order:
+        raise ValueError(
+            f"output cumulants up to order {order} with method {method!r} need input cumulants up to order "
+            f"{need}, but only {inputs.order} were supplied ({inputs.source or 'given'})")
+
+    dev = inputs.mean.device
+    kappa = torch.zeros(E, order, dtype=DTYPE, device=dev)
+    error = torch.zeros(E, order, dtype=DTYPE, device=dev) if (method == "gaussian" or estimate_error) else None
+    n_hidden = len(groups[0][1].layers) - 1
+    residual = torch.zeros(E, n_hidden, dtype=DTYPE, device=dev) if method in ("hermite", "gaussian") else None
+    for idx, net in groups:
+        t = torch.tensor(idx, device=dev)
+        sub = _select_inputs(inputs, t, E)
+        net = Network([(W.to(dev), c.to(dev)) for W, c in net.layers], net.activation)
+        if method == "gaussian":
+            k, err, res = _propagate_gaussian(net, sub, order, hermite_order)
+            error[t] = err
+        elif method == "quadrature":
+            k = _propagate_quadrature(net, sub, order, nodes)
+            res = None
+            if estimate_error:
+                error[t] = (k - _propagate_quadrature(net, sub, order, nodes - 1)).abs() if nodes > 1 \
+                    else torch.full_like(k, float("inf"))
+        else:
+            k, res = _propagate_poly(net, sub, order, method, hermite_order, max_degree)
+            if estimate_error:
+                if method == "hermite":
+                    k2, _ = _propagate_poly(net, sub, order, method, hermite_order + 2, max_degree)
+                    error[t] = (k2 - k).abs()
+                else:
+                    error[t] = 0.0
+        kappa[t] = k
+        if residual is not None and res is not None:
+            residual[t] = res
+    info = {"exact": {}, "gaussian": {"hermite_order": hermite_order},
+            "hermite": {"hermite_order": hermite_order, "max_degree": max_degree},
+            "quadrature": {"nodes": nodes}}[method]
+    return Propagation(kappa=kappa, method=method, order=order, input_order=need, error=error,
+                       residual=residual, info=info)
+
+
+def _select_inputs(inputs: InputCumulants, t, E) -> InputCumulants:
+    if inputs.n_members == 1 or len(t) == E and bool((t == torch.arange(E, device=t.device)).all()):
+        return inputs
+    return InputCumulants(b=inputs.b, order=inputs.order, mean=inputs.mean[t],
+                          iid=None if inputs.iid is None else inputs.iid[t],
+                          tensors=None if inputs.tensors is None else [x[t] for x in inputs.tensors],
+                          source=inputs.source)
+
+
+def _first_layer(W, c, mean):
+    """Pre-activations of the first layer as polynomials of degree 1 in the centred inputs."""
+    const = c + torch.einsum("eoi,ei->eo", W, mean.expand(W.shape[0], -1))
+    return torch.cat([const.unsqueeze(-1), W], -1)  # (E, out, 1 + b): constant, then delta_1..delta_b
+
+
+def _apply_poly(z, dz, coeffs, b):
+    """:math:`\\sum_k c_k z^k` by Horner's rule; ``z`` ``(..., n)``, returns ``(y, degree)``."""
+    p = len(coeffs) - 1
+    y = torch.zeros_like(z[..., :1]) + coeffs[p]
+    dy = 0
+    for k in range(p - 1, -1, -1):
+        y, dy = poly_mul(y, dy, z, dz, b)
+        y = y.clone()
+        y[..., 0] = y[..., 0] + coeffs[k]
+    return y, dy
+
+
+def _propagate_poly(net: Network, inputs: InputCumulants, order: int, method: str, K: int,
+                    max_degree: int | None):
+    b = net.b
+    _, need = _plan(net, method, K, max_degree, order)
+    K = _hermite_degree(net, K)
+    moments = inputs.moments(need)
+    coeffs = poly_coefficients(net.activation)
+    residuals = []
+    W, c = net.layers[0]
+    z, dz = _first_layer(W, c, inputs.mean), 1
+    for W, c in net.layers[1:]:
+        if method == "exact":
+            h, dh = _apply_poly(z, dz, coeffs, b)
+        else:
+            h, dh, res = _hermite_poly(z, dz, net.activation, K, b, moments)
+            residuals.append(res.max(-1).values)
+            if max_degree is not None and dh > max_degree:
+                h, dh = project_degree(h, dh, max_degree, b, moments), max_degree
+        z = torch.einsum("eoi,ein->eon", W, h)
+        z = z.clone()
+        z[..., 0] = z[..., 0] + c
+        dz = dh
+    f = z[:, 0, :]
+    res = torch.stack(residuals, -1) if residuals else None
+    return output_cumulants(f, dz, b, moments, order), res
+
+
+def output_cumulants(f: torch.Tensor, degree: int, b: int, moments: torch.Tensor, order: int) -> torch.Tensor:
+    r"""Cumulants :math:`\kappa_1..\kappa_{\rm order}` of :math:`f(\delta)` for a polynomial ``f``
+    ``(E, n_monomials(b, degree))``: central moments :math:`E[(f-Ef)^k]` from the powers of the centred
+    polynomial and the input moments, then the moment-cumulant recursion. Returns ``(E, order)``."""
+    mean = poly_expect(f, degree, moments)
+    fc = f.clone()
+    fc[..., 0] = fc[..., 0] - mean
+    central = [torch.zeros_like(mean)]
+    if order >= 2:
+        for p, dp in _poly_pow_list(fc, degree, b, order)[1:]:
+            central.append(poly_expect(p, dp, moments))
+    kappa = moments_to_cumulants(central)
+    kappa[0] = mean
+    return torch.stack(kappa, -1)

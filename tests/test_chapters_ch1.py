@@ -1,0 +1,135 @@
+"""Chapter 1's experiment: settings, the measured flows, exponent tables and verdicts (rgsym.chapters.ch1_clt)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from rgsym.chapters import ch1_clt as ch1
+from rgsym.clt.laws import LAWS
+from rgsym.seeds import lattice_seed
+
+
+def test_resolve_flow_settings_defaults():
+    cfg = ch1.resolve_flow_settings("smoke")
+    assert (cfg.b, cfg.steps, cfg.lattice_size) == (2, 6, 64)
+    assert cfg.laws == ch1.DEFAULT_LAWS and cfg.n_samples == ch1.FLOW_PROFILES["smoke"]["n_spins"] // 64
+    assert ch1.resolve_flow_settings("smoke", b=3).lattice_size == 81
+    assert ch1.resolve_flow_settings("paper", b=2).lattice_size == 1024
+    cfg = ch1.resolve_flow_settings("smoke", b=3, lattice_size=27, n_samples=100, laws="laplace")
+    assert (cfg.steps, cfg.n_samples, cfg.laws) == (3, 100, ("laplace",))
+    other = cfg.with_block_size(2)
+    assert other.lattice_size == 32 and other.n_spins == pytest.approx(cfg.n_spins, rel=0.2)
+    assert "b=3, L=3, N=27" in cfg.stamp()
+    # a big lattice still gets the minimum number of samples by default
+    assert ch1.resolve_flow_settings("smoke", lattice_size=2**20).n_samples == 12
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"profile": "fast"}, "unknown profile 'fast'; valid choices are: 'smoke', 'paper'"),
+    ({"laws": ["uniform", "cauchy"]}, "unknown base law 'cauchy'; valid choices are: 'gaussian', 'uniform'"),
+    ({"laws": []}, "at least one"),
+    ({"b": 1}, "block size b must be an integer >= 2"),
+    ({"lattice_size": 100}, "N=100 is not a power of b=2"),
+    ({"lattice_size": 1}, "at least b=2"),
+    ({"steps": 3, "lattice_size": 16}, "disagree"),
+    ({"steps": 0}, "steps must be an integer >= 1"),
+    ({"n_samples": 5}, "n_samples must be >= 12"),
+    ({"lattice_size": 2**20, "n_samples": 2**10}, "exceeds the limit"),
+    ({"steps": 40}, "too large"),
+    ({"orders": []}, "orders must lie in 1..8"),
+    ({"orders": [2, 9]}, "orders must lie in 1..8"),
+])
+def test_resolve_flow_settings_rejects_bad_knobs(kwargs, match):
+    kwargs = {"profile": "smoke", **kwargs}
+    with pytest.raises(ValueError, match=match.replace("(", "\\(").replace("*", "\\*")):
+        ch1.resolve_flow_settings(**kwargs)
+
+
+def test_measure_flow_reproducible_and_correct():
+    kw = dict(law="exponential", b=2, steps=4, n_samples=4096, seed=5, orders=(1, 2, 3, 4))
+    first = ch1.measure_flow(**kw)
+    assert ch1.measure_flow(**kw) is first  # cached
+    ch1._measure_flow.cache_clear()
+    again = ch1.measure_flow(**kw)
+    np.testing.assert_array_equal(first.k, again.k)  # same seed, same numbers
+    assert not np.array_equal(first.k, ch1.measure_flow(**{**kw, "seed": 6}).k)
+    assert first.k.shape == first.se.shape == first.exact.shape == (5, 4)
+    assert list(first.sizes) == [4096 * 16, 4096 * 8, 4096 * 4, 4096 * 2, 4096]
+    assert np.all(np.abs(first.k - first.exact) < 5 * first.se)
+    assert np.all(np.abs(first.skewness - 2 * 2.0 ** (-first.ell / 2)) < 5 * first.skewness_se)
+    assert not first.k.flags.writeable
+    assert len(first.laws) == 5 and not first.laws[0].discrete
+    with pytest.raises(ValueError, match="valid choices"):
+        first.column(7)
+
+
+def test_measure_flow_rejects_bad_input_before_work():
+    with pytest.raises(ValueError, match="valid choices are"):
+        ch1.measure_flow("cauchy", 2, 3, 100)
+    with pytest.raises(ValueError, match="block size"):
+        ch1.measure_flow("uniform", 1, 3, 100)
+    with pytest.raises(ValueError, match="bad flow size"):
+        ch1.measure_flow("uniform", 2, 3, 4)
+
+
+def test_exponent_table_and_zero_cumulants_on_a_small_flow():
+    cfg = ch1.resolve_flow_settings("smoke", b=2, steps=5, n_samples=8192, laws=("laplace", "exponential"))
+    res = ch1.measure_flows(cfg, seed=1)
+    table = ch1.exponent_table(res)
+    # laplace: n = 4, 6; exponential: n = 3..6
+    expected = [("laplace", 4), ("laplace", 6)] + [("exponential", n) for n in (3, 4, 5, 6)]
+    assert sorted(zip(table.law, table.n)) == sorted(expected)
+    assert np.all(np.abs(table.z) < 5)
+    assert np.all(table.y_exact == 1 - table.n / 2)
+    z = ch1.zero_cumulant_z(res)  # laplace mean, k3, k5 and exponential mean, at every step
+    assert z.size == 6 * 3 + 6
+    assert np.mean(z**2) < 3
+
+
+def test_derived_seed_is_the_lattice_seed_of_the_law_index():
+    assert ch1.derived_seed(3, "laplace", 2) == lattice_seed(3, LAWS.index("laplace"), 2)
+    assert len({ch1.derived_seed(0, law, b) for law in LAWS for b in (2, 3)}) == 2 * len(LAWS)
+
+
+def test_verdicts_and_their_pass_marks():
+    import pandas as pd
+
+    z = np.array([0.5, -1.0, 1.2, -0.3])
+    check = ch1.zero_cumulant_check(z)
+    assert check["count"] == 4 and check["rms"] == pytest.approx(math.sqrt(np.mean(z**2)))
+    assert check["max"] == 1.2 and check["ok"]
+    assert not ch1.zero_cumulant_check(np.array([0.1, ch1.ZERO_ABS_MAX + 0.1]))["ok"]
+    assert not ch1.zero_cumulant_check(np.full(10, 1.6))["ok"]  # rms above ZERO_RMS_MAX
+    table = pd.DataFrame({"z": [0.5, -2.9]})
+    assert ch1.fit_check(table) == {"n_fits": 2, "max_z": 2.9, "ok": True}
+    assert not ch1.fit_check(pd.DataFrame({"z": [3.1]}))["ok"]
+    empty = ch1.fit_check(pd.DataFrame({"z": []}))
+    assert empty["n_fits"] == 0 and math.isnan(empty["max_z"])
+
+
+def test_one_step_shapes_and_eigenvalues_across_block_sizes():
+    cfg = ch1.resolve_flow_settings("smoke", b=2, steps=4, n_samples=4096, laws=("laplace", "exponential"))
+    res = ch1.measure_flows(cfg, seed=2)
+    shapes = ch1.one_step_shapes(res, cfg.laws, cfg.b)
+    assert shapes["skew_law"] == "exponential" and shapes["kurt_law"] == "laplace"
+    assert shapes["skew_law_g1"] == 2.0 and shapes["skew_exp_1_pred"] == pytest.approx(2 / math.sqrt(2))
+    assert abs(shapes["skew_exp_1"] - shapes["skew_exp_1_pred"]) < 5 * shapes["skew_exp_1_se"]
+    assert shapes["kurt_1_pred"] == pytest.approx(3 / 2)
+    assert abs(shapes["kurt_1"] - shapes["kurt_1_pred"]) < 5 * shapes["kurt_1_se"]
+    by_b = {bb: ch1.measure_flows(cfg.with_block_size(bb), seed=2) for bb in (2, 3)}
+    lam = ch1.block_size_eigenvalues(by_b, 4)
+    for bb, (value, se) in lam.items():
+        assert abs(value - 1 / bb) < 5 * se
+    table = ch1.eigenvalue_table(lam)
+    assert list(table.columns) == ["b", "fitted lambda_4", "error", "exact 1/b"] and list(table.b) == [2, 3]
+
+
+def test_symbolic_checks_of_the_closed_forms():
+    from rgsym.clt import closed_forms as cf
+
+    assert ch1.cumulant_map_check(cf.cumulant_map(4), 4)
+    lin = {n: cf.linearised_eigenvalue(n) for n in (1, 2, 3)}
+    assert ch1.function_space_check(cf.gaussian_density(), lin)
+    assert not ch1.function_space_check(cf.gaussian_density() * 2, lin)

@@ -1,0 +1,175 @@
+"""Cumulant propagation through message passing: closed forms for linear GNNs, Monte Carlo for
+nonlinear ones, and the tensor closure (rgsym.propagation.gnn)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rgsym.clt import get_law
+from rgsym.nets.gnn import EnsembleGNN
+from rgsym.propagation.gnn import (agreement, closure_node_cumulants, compare, feature_networks, iid_tensors,
+                                   measure_node_cumulants, points, predict_node_cumulants)
+from rgsym.propagation.tensors import polynomial_activation_cumulants, truncated_activation_cumulants
+
+D64 = torch.float64
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def gnn(**kw):
+    kw.setdefault("seeds", 1)
+    return EnsembleGNN.build(dtype=D64, **kw)
+
+
+def closed_form_linear(model, law, n_sites):
+    r"""Cumulants of every feature of an identity-activation GNN: z = A s + c, kappa_n(z_a) = sum_b A_ab^n kappa_n."""
+    kappa = get_law(law).cumulants(4)
+    maps = model.linear_maps(n_sites)
+    M = torch.eye(n_sites, dtype=D64)
+    c = torch.zeros(n_sites, dtype=D64)
+    out = {"h0": (M, c)}
+    for k, (A, b) in enumerate(maps["layers"], start=1):
+        M, c = A[0] @ M, A[0] @ c + b[0]
+        out[f"z{k}"] = out[f"h{k}"] = (M, c)
+    P, co = maps["readout"]
+    out["out"] = (P[0] @ M, P[0] @ c + co[0])
+    res = {}
+    for p, (M, c) in out.items():
+        vals = [M.sum(1) * kappa[0] + c] + [(M ** n).sum(1) * kappa[n - 1] for n in range(2, 5)]
+        res[p] = torch.stack(vals, -1)
+    return res
+
+
+@pytest.mark.parametrize("sym, edges", [("broken", "block+nn"), ("shared", "block+nn"), ("broken", "block")])
+def test_linear_message_passing_is_exact(sym, edges):
+    m = gnn(width=3, depth=2, activation="identity", symmetry=sym, edges=edges)
+    n = 4 if edges == "block+nn" else 2
+    for law in ("exponential", "uniform"):
+        ref = closed_form_linear(m, law, n)
+        for table in (predict_node_cumulants(m, law, method="exact"),
+                      predict_node_cumulants(m, law, method="quadrature", nodes=3),
+                      closure_node_cumulants(m, law)):
+            for p, want in ref.items():
+                got = table[table.point == p].sort_values(["node", "channel", "order"])["value"].to_numpy()
+                np.testing.assert_allclose(got, want.numpy().reshape(-1), rtol=1e-9, atol=1e-11)
+
+
+def test_exact_propagation_through_linear_message_passing_equals_monte_carlo():
+    m = gnn(width=3, depth=2, activation="identity", symmetry="broken", edges="block+nn")
+    pred = predict_node_cumulants(m, "exponential")
+    meas = measure_node_cumulants(m, "exponential", n_samples=2**17, seed=1)
+    cmp = compare(pred, meas)
+    cmp = cmp[cmp.point != "h0"]
+    assert len(cmp) == (4 * 12 + 2) * 4  # z1, h1, z2, h2 on 4 sites x 3 channels, 2 coarse sites
+    assert np.sqrt(np.mean(cmp.z ** 2)) < 1.6
+    assert (cmp.z.abs() < 4.5).all()
+
+
+@pytest.mark.parametrize("sym, edges, act, method", [
+    ("broken", "block", "quadratic", "exact"),
+    ("shared", "block+nn", "quadratic", "exact"),
+    ("broken", "block+nn", "tanh", "quadrature"),
+    ("shared+odd", "block", "quadratic", "exact"),  # antisymmetrised: features of g, output of f
+])
+def test_nonlinear_propagation_matches_monte_carlo(sym, edges, act, method):
+    m = gnn(width=3, depth=2, activation=act, symmetry=sym, edges=edges)
+    kw = {"nodes": 8} if method == "quadrature" else {}
+    pred = predict_node_cumulants(m, "uniform", method=method, **kw)
+    meas = measure_node_cumulants(m, "uniform", n_samples=2**16, seed=3)
+    cmp = compare(pred, meas)
+    cmp = cmp[(cmp.point != "h0") | (cmp.order != 1)]  # k_1 of a zero mean has rel = 1 by construction
+    summary = agreement(cmp, by=["order"])
+    assert (summary.rms_z < 1.8).all(), summary
+    assert (cmp.z.abs() < 5).all()
+    if m.antisymmetrised:
+        out = cmp[cmp.point == "out"]
+        assert np.allclose(out[out.order.isin([1, 3])].pred, 0, atol=1e-12)  # f is odd, the law symmetric
+
+
+def test_gaussian_truncation_drops_higher_orders():
+    m = gnn(width=3, depth=2, activation="quadratic", symmetry="broken", edges="block")
+    g = predict_node_cumulants(m, "uniform", method="gaussian")
+    ex = predict_node_cumulants(m, "uniform", method="exact")
+    z1 = g[(g.point == "z1")].set_index(["node", "channel", "order"]).value
+    z1x = ex[(ex.point == "z1")].set_index(["node", "channel", "order"]).value
+    assert np.allclose(z1.xs(2, level="order"), z1x.xs(2, level="order"))  # affine of the inputs: exact
+    h2 = g[(g.point == "h2") & (g.order >= 3)]
+    assert np.allclose(h2.value, 0.0)
+    assert (ex[(ex.point == "h2") & (ex.order == 3)].value.abs() > 1e-3).any()
+
+
+def test_closure_is_exact_where_no_order_is_dropped():
+    m = gnn(width=3, depth=2, activation="quadratic", symmetry="broken", edges="block")
+    # Gaussian sites: z1 is Gaussian, nothing above order 2 exists before the first activation
+    ex = predict_node_cumulants(m, "gaussian", which=["h0", "z1", "h1"]).set_index(["point", "node", "channel", "order"])
+    cl = closure_node_cumulants(m, "gaussian").set_index(["point", "node", "channel", "order"])
+    np.testing.assert_allclose(cl.loc[ex.index].value, ex.value, rtol=1e-9, atol=1e-12)
+    # uniform sites: orders 1-2 of h1 need z1 up to order 4 (kept); orders 3-4 need 6 and 8 (dropped)
+    ex = predict_node_cumulants(m, "uniform", which=["h1"]).set_index(["point", "node", "channel", "order"])
+    cl = closure_node_cumulants(m, "uniform").set_index(["point", "node", "channel", "order"]).loc[ex.index]
+    low = ex.index.get_level_values("order") <= 2
+    np.testing.assert_allclose(cl.value[low], ex.value[low], rtol=1e-9, atol=1e-12)
+    assert np.abs(cl.value[~low] - ex.value[~low]).max() > 1e-3
+
+
+def test_truncated_activation_equals_exact_dense_propagation_when_complete():
+    g = torch.Generator().manual_seed(0)
+    d = 3
+    A = torch.randn(1, d, 2, generator=g, dtype=D64)
+    kap = [torch.tensor([[0.3, -0.2]], dtype=D64)] + [x for x in iid_tensors([0, 1, 0.5, -0.7, 0.2, 1.1], 2)[1:]]
+    kap[0] = kap[0].reshape(1, 2)
+    from rgsym.propagation.tensors import affine_cumulants
+
+    z = affine_cumulants(kap, A, torch.zeros(1, d, dtype=D64))
+    exact = polynomial_activation_cumulants(z[:6], (0.1, 1.0, 0.4), 3)
+    trunc = truncated_activation_cumulants(z[:6], (0.1, 1.0, 0.4), 3)
+    for a, b in zip(exact, trunc):
+        torch.testing.assert_close(a, b)
+    short = truncated_activation_cumulants(z[:4], (0.1, 1.0, 0.4), 3)
+    torch.testing.assert_close(short[0], exact[0])
+    torch.testing.assert_close(short[1], exact[1])
+    assert (short[2] - exact[2]).abs().max() > 1e-3
+
+
+def test_feature_networks_read_the_right_features():
+    m = gnn(width=2, depth=2, activation="tanh", symmetry="broken", edges="block+nn")
+    s = torch.randn(1, 5, 4, dtype=D64)
+    zs, hs = m.features(s)
+    from rgsym.propagation import Network, network_forward
+
+    for point, ref in (("z2", zs[1]), ("h1", hs[1]), ("out", m(s).unsqueeze(-1))):
+        chain, where = feature_networks(m, 0, point)
+        net = Network(chain, m.activation)
+        got = network_forward(net, s.expand(len(where), -1, -1))
+        want = torch.stack([ref[0, :, i, mu] for i, mu in where])
+        torch.testing.assert_close(got, want)
+
+
+def test_bad_arguments_are_rejected():
+    m = gnn(width=2, depth=2, activation="tanh")
+    with pytest.raises(ValueError, match="method 'exact' needs a polynomial activation"):
+        predict_node_cumulants(m, "uniform", method="exact")
+    with pytest.raises(ValueError, match="valid choices are: 'exact', 'quadrature', 'hermite', 'gaussian'"):
+        predict_node_cumulants(m, "uniform", method="closure")
+    with pytest.raises(ValueError, match="unknown point 'z3'"):
+        predict_node_cumulants(m, "uniform", method="gaussian", which="z3")
+    with pytest.raises(ValueError, match="needs a polynomial activation"):
+        closure_node_cumulants(m, "uniform")
+    with pytest.raises(ValueError, match="at most 40"):
+        closure_node_cumulants(gnn(width=16, depth=1, activation="quadratic", edges="block+nn"), "uniform")
+    with pytest.raises(ValueError, match=r"member must be an integer in \[0, 0\]"):
+        measure_node_cumulants(m, "uniform", member=1)
+    with pytest.raises(ValueError, match=r"order must be an integer in \[1, 8\]"):
+        measure_node_cumulants(m, "uniform", order=0)
+    with pytest.raises(ValueError, match="unknown base law"):
+        predict_node_cumulants(m, "cauchy", method="gaussian")
+    assert points(2) == ["h0", "z1", "h1", "z2", "h2", "out"]
+
+
