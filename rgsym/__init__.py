@@ -16,6 +16,7 @@ subpackage / module    what it holds                                            
 ``codehash``           content keys that follow the code (import closures)           all
 ``config``             profiles, devices, chapter set-up                             all
 ``report``, ``plotting``  glue into the prose, the one figure style                  all
+``verdicts``           a claim's verdict: named thresholds, margin, interval, sensitivity   all
 ``clt``                base laws, cumulants, k-statistics, the block map and its     1
                        exact flow (eq. 1.4), the sympy closed forms
 ``nets``               activations, MLP and GNN ensembles with weight symmetries,   2, 4
