@@ -148,3 +148,134 @@ def test_parallel_workers_give_the_same_table(fresh_cache, monkeypatch):
     pd.testing.assert_frame_equal(par.table[cols], seq.table[cols])
     with pytest.raises(ValueError, match="workers"):
         run_sweep(spec, workers=0)
+
+
+# -- workers die with their parent; an interrupt takes effect within one chunk ------------------------
+SWEEP_SCRIPT = """
+import sys, time
+from rgsym.learn.measures import MeasureConfig
+from rgsym.learn.mlp_sweep import SweepSpec, run_sweep
+from rgsym.learn.training import TrainConfig
+if __name__ == "__main__":
+    spec = SweepSpec(symmetries=("free",), activations=("tanh",), sizes=((2, 16),), tasks=("gaussian",),
+                     seeds=tuple(range(10)), train=TrainConfig(steps=int(sys.argv[1]), batch_size=64, n_train=128),
+                     measures=MeasureConfig(n_eval=64, L=2, n_flow=16), chunk_size=1)
+    run_sweep(spec, progress=False, workers=2)
+    print("finished", flush=True)
+"""
+
+
+def _children(pid: int) -> list[int]:
+    import pathlib
+
+    out = []
+    for p in pathlib.Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                stat = (p / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(p.name))
+    return out
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline") as fh:
+            return fh.read().replace("\0", " ")
+    except OSError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            state = fh.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _start(tmp_path, steps):
+    import subprocess
+    import sys
+
+    script = tmp_path / "sweep.py"
+    script.write_text(SWEEP_SCRIPT)
+    env = {**__import__("os").environ, "RGSYM_CACHE_DIR": str(tmp_path / "cache"), "RGSYM_QUIET": "1"}
+    return subprocess.Popen([sys.executable, str(script), str(steps)], env=env, stdout=subprocess.PIPE, text=True)
+
+
+def _wait(pred, timeout):
+    import time
+
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        got = pred()
+        if got:
+            return got
+        time.sleep(0.2)
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not __import__("pathlib").Path("/proc").exists(), reason="needs /proc (Linux)")
+def test_no_worker_outlives_a_killed_parent(tmp_path):
+    import signal
+    import time
+
+    proc = _start(tmp_path, 400)
+    try:
+        # mid-sweep: the first chunk is done, so every worker is up and training
+        assert _wait(lambda: list((tmp_path / "cache" / "mlp-sweeps").glob("*.pt")), 300), "no chunk finished"
+        workers = [c for c in _children(proc.pid) if "spawn_main" in _cmdline(c)]
+        assert workers, "the sweep runs no worker"
+        proc.kill()  # SIGKILL: no cleanup code of the parent runs
+        proc.wait()
+        time.sleep(10)
+        assert not [w for w in workers if _alive(w)], "orphaned workers are still running"
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+        proc.stdout.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not __import__("pathlib").Path("/proc").exists(), reason="needs /proc (Linux)")
+def test_an_interrupt_cancels_pending_chunks_and_keeps_finished_ones(tmp_path):
+    import signal
+    import time
+
+    proc = _start(tmp_path, 300)
+    chunks = tmp_path / "cache" / "mlp-sweeps"
+    try:
+        t_first = _wait(lambda: list(chunks.glob("*.pt")) and time.time(), 300)
+        assert t_first, "no chunk finished"
+        t_second = _wait(lambda: len(list(chunks.glob("*.pt"))) >= 2 and time.time(), 300)
+        chunk_time = max(t_second - t_first, 1.0)
+        workers = [c for c in _children(proc.pid) if _alive(c) and "spawn_main" in _cmdline(c)]
+        t0 = time.time()
+        proc.send_signal(signal.SIGINT)  # what Jupyter's interrupt sends to the kernel
+        proc.wait(timeout=60)
+        stopped = time.time() - t0
+        finished = len(list(chunks.glob("*.pt")))
+        assert stopped < chunk_time + 5, (stopped, chunk_time)
+        assert 2 <= finished < 10 and "finished" not in proc.stdout.read()
+        assert _wait(lambda: not [w for w in workers if _alive(w)], 10), "workers still running after the interrupt"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+
+
+def test_any_executor_gives_the_rows_of_a_local_run(fresh_cache, tmp_path, monkeypatch):
+    import concurrent.futures as cf
+
+    spec = tiny_spec()
+    local = run_sweep(spec, progress=False)
+    monkeypatch.setenv("RGSYM_CACHE_DIR", str(tmp_path / "other-cache"))
+    with cf.ThreadPoolExecutor(2) as ex:
+        remote = run_sweep(spec, progress=False, executor=ex)
+    assert remote.n_trained == len(spec.chunks())
+    pd.testing.assert_frame_equal(local.table.drop(columns=["created"]), remote.table.drop(columns=["created"]))

@@ -174,7 +174,7 @@ def _train_gnn_chunk(spec: GNNSweepSpec, members, ids, key: str, src: str, devic
 
 
 def run_gnn_sweep(spec: GNNSweepSpec, *, device=None, progress: bool | None = None, max_chunks: int | None = None,
-                  only: Iterable[int] | None = None, threads: int | None = 1, workers: int = 1):
+                  only: Iterable[int] | None = None, threads: int | None = 1, workers: int = 1, executor=None):
     """Train and measure every member of ``spec`` with the engine of Chapter 2 (cached chunks are loaded).
 
     ``only``: member ids; then just the chunks holding them are trained or loaded (the chunk keys are
@@ -183,7 +183,7 @@ def run_gnn_sweep(spec: GNNSweepSpec, *, device=None, progress: bool | None = No
     process (:func:`rgsym.learn.training.cpu_threads`); ``workers > 1`` trains chunks in that many spawned
     processes (CPU only; every chunk is cached as soon as it is done). On a GPU the members are grouped
     into fewer, larger ensembles (:meth:`GNNSweepSpec.chunks`). Returns a
-    :class:`~rgsym.learn.sweep.SweepResult`.
+    :class:`~rgsym.learn.sweep.SweepResult`. ``executor``: as for :func:`rgsym.learn.run_sweep`.
     """
     if progress is None:
         progress = not os.environ.get("RGSYM_QUIET")
@@ -201,17 +201,16 @@ def run_gnn_sweep(spec: GNNSweepSpec, *, device=None, progress: bool | None = No
     payloads, n_trained, n_cached = execute_chunks(
         spec, chunks, namespace=GNN_NAMESPACE, src=src, key_fn=_gnn_chunk_key, train_fn=_train_gnn_chunk,
         worker_fn=_gnn_worker, cost_fn=_gnn_chunk_cost, label="GNN sweep chunks", device=device, gpu=gpu,
-        progress=progress, max_chunks=max_chunks, threads=threads, workers=workers)
+        progress=progress, max_chunks=max_chunks, threads=threads, workers=workers, executor=executor)
     mem, tab = member_tables(members, payloads, extra={"edges": lambda m: m.config.edges, "model": lambda m: "GNN"})
     return SweepResult(spec, mem, tab, payloads, n_trained, n_cached)
 
 
-def _gnn_worker(spec: GNNSweepSpec, ids: list, key: str, src: str, threads) -> str:
-    """Train one chunk in a worker process and cache it; returns its key."""
+def _gnn_worker(spec: GNNSweepSpec, ids: list, key: str, src: str, threads) -> dict:
+    """Train one chunk in a worker process and return its payload (the parent caches it, so workers
+    need no shared cache folder: any executor, e.g. a dask cluster's, can run them)."""
     members = spec.members()
-    payload = _train_gnn_chunk(spec, [members[i] for i in ids], ids, key, src, None, False, "", threads)
-    cache.Store(GNN_NAMESPACE).put(key, payload)
-    return key
+    return _train_gnn_chunk(spec, [members[i] for i in ids], ids, key, src, None, False, "", threads)
 
 
 def _gnn_chunk_cost(spec: GNNSweepSpec, ids) -> float:

@@ -146,7 +146,7 @@ def _train_chunk(spec: SweepSpec, members: Sequence[Member], ids: Sequence[int],
 
 
 def run_sweep(spec: SweepSpec, *, device=None, progress: bool | None = None, max_chunks: int | None = None,
-              threads: int | None = 1, workers: int = 1) -> SweepResult:
+              threads: int | None = 1, workers: int = 1, executor=None) -> SweepResult:
     """Train and measure every member of ``spec`` (cached chunks are loaded, not retrained).
 
     ``device``: where to train (default CPU). ``max_chunks`` stops after training that many new chunks
@@ -154,7 +154,10 @@ def run_sweep(spec: SweepSpec, *, device=None, progress: bool | None = None, max
     torch CPU threads per training process (:func:`rgsym.learn.training.cpu_threads`). ``workers > 1``
     trains chunks in that many parallel processes (CPU only; each chunk is cached as soon as it is
     done, exactly as in a sequential run). The workers are *spawned*, so a script that calls this
-    needs the usual ``if __name__ == "__main__":`` guard (notebooks need nothing).
+    needs the usual ``if __name__ == "__main__":`` guard (notebooks need nothing); they exit when this
+    process dies, and an interrupt cancels the chunks not yet done. ``executor``: any
+    :class:`concurrent.futures.Executor` to train the chunks on instead (a dask cluster's
+    ``client.get_executor()``); the results are identical to a local run.
     """
     if progress is None:
         progress = not os.environ.get("RGSYM_QUIET")
@@ -164,7 +167,7 @@ def run_sweep(spec: SweepSpec, *, device=None, progress: bool | None = None, max
     payloads, n_trained, n_cached = execute_chunks(
         spec, spec.chunks(), namespace=NAMESPACE, src=src, key_fn=_chunk_key, train_fn=_train_chunk,
         worker_fn=_worker, cost_fn=_chunk_cost, label="sweep chunks", device=device, gpu=gpu, progress=progress,
-        max_chunks=max_chunks, threads=threads, workers=workers)
+        max_chunks=max_chunks, threads=threads, workers=workers, executor=executor)
     mem, tab = member_tables(spec.members(), payloads)
     return SweepResult(spec, mem, tab, payloads, n_trained, n_cached)
 
@@ -174,11 +177,10 @@ def _chunk_cost(spec: SweepSpec, ids: Sequence[int]) -> float:
     return len(ids) * c.width * (c.b + (c.depth - 1) * c.width + 1) * (2 if c.antisymmetrised else 1)
 
 
-def _worker(spec: SweepSpec, ids: list, key: str, src: str, threads) -> str:
-    """Train one chunk in a worker process and cache it; returns its key."""
+def _worker(spec: SweepSpec, ids: list, key: str, src: str, threads) -> dict:
+    """Train one chunk in a worker process and return its payload (the parent caches it, so workers
+    need no shared cache folder: any executor, e.g. a dask cluster's, can run them)."""
     members = spec.members()
-    payload = _train_chunk(spec, [members[i] for i in ids], ids, key, src, None, False, "", threads)
-    cache.Store(NAMESPACE).put(key, payload)
-    return key
+    return _train_chunk(spec, [members[i] for i in ids], ids, key, src, None, False, "", threads)
 
 

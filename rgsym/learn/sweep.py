@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib.metadata
+import os
 import time
 from dataclasses import dataclass
 from typing import Iterable, Sequence
@@ -146,14 +147,17 @@ class SweepResult:
 
 def execute_chunks(spec, chunks: Sequence[Sequence[int]], *, namespace: str, src: str, key_fn, train_fn, worker_fn,
                    cost_fn, label: str, device, gpu: bool, progress: bool, max_chunks: int | None,
-                   threads: int | None, workers: int) -> tuple[dict, int, int]:
+                   threads: int | None, workers: int, executor=None) -> tuple[dict, int, int]:
     """Load the cached chunks of a sweep (MLP or GNN) and train the missing ones, sequentially or in
     ``workers`` spawned processes (most expensive first, by ``cost_fn(spec, ids)``); every chunk is
     cached as soon as it is done, so an interrupted sweep resumes where it stopped.
 
     ``key_fn(spec, members, src)`` names a chunk, ``train_fn(spec, members, ids, key, src, device,
     progress, desc, threads)`` returns its payload, and ``worker_fn(spec, ids, key, src, threads)``
-    (a module-level function, so that it can be sent to a worker) trains and caches it in a worker.
+    (a module-level function, so that it can be sent to a worker) returns it from a worker; this
+    process caches every payload as it arrives. ``executor``: any :class:`concurrent.futures.Executor`
+    (e.g. ``dask.distributed.Client(...).get_executor()``) to run the chunks on instead of local spawned
+    processes; its workers need rgsym installed, not this machine's cache folder.
     Returns ``(payloads by chunk key, chunks trained now, chunks loaded from the cache)``.
     """
     from tqdm import tqdm
@@ -170,17 +174,31 @@ def execute_chunks(spec, chunks: Sequence[Sequence[int]], *, namespace: str, src
     n_cached = len(payloads)
     if max_chunks is not None:
         todo = todo[:max_chunks]
-    if workers > 1 and len(todo) > 1 and not gpu:
+    if todo and (executor is not None or (workers > 1 and len(todo) > 1 and not gpu)):
         import concurrent.futures as cf
         import multiprocessing as mp
 
         order = sorted(todo, key=lambda t: -cost_fn(spec, t[1]))
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-            futures = [pool.submit(worker_fn, spec, ids, key, src, threads) for _, ids, key in order]
+        pool = executor or cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                                  initializer=die_with_parent, initargs=(os.getpid(),))
+        futures = {}
+        try:
+            futures = {pool.submit(worker_fn, spec, ids, key, src, threads): key for _, ids, key in order}
             for f in tqdm(cf.as_completed(futures), total=len(futures), desc=label, disable=not progress,
                           leave=False):
-                key = f.result()
-                payloads[key] = store.get(key)
+                key = futures[f]
+                payload = f.result()
+                store.put(key, payload)  # cached as soon as it is done: an interrupted sweep resumes here
+                payloads[key] = payload
+        except BaseException:
+            # an interrupt (or a failed chunk): cancel what has not started, stop what is running now
+            for f in futures:
+                f.cancel()
+            if executor is None:
+                stop_pool(pool)
+            raise
+        if executor is None:
+            pool.shutdown(wait=True)
     else:
         for ci, ids, key in tqdm(todo, desc=label, disable=not progress or len(todo) < 2, leave=False):
             cm = [members[i] for i in ids]
@@ -190,6 +208,43 @@ def execute_chunks(spec, chunks: Sequence[Sequence[int]], *, namespace: str, src
             store.put(key, payload)
             payloads[key] = payload
     return payloads, len(todo), n_cached
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def die_with_parent(parent: int) -> None:
+    """Worker initializer: exit as soon as the parent process ``parent`` is gone (killed, crashed, or
+    its kernel restarted), so that no orphaned worker goes on training. On Linux the kernel delivers
+    SIGKILL on the parent's death (``PR_SET_PDEATHSIG``); everywhere a daemon thread also polls the
+    parent pid twice a second."""
+    import threading
+
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):  # not Linux: the watch thread below does it
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="rgsym-parent-watch").start()
+
+
+def stop_pool(pool) -> None:
+    """Cancel the pending work of a process pool and terminate its running workers at once."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in procs:
+        proc.join(timeout=5)
 
 
 def member_tables(members: Sequence, payloads: dict, extra: dict | None = None
