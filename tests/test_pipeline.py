@@ -274,3 +274,45 @@ def test_cli_refuses_a_file_as_out_and_a_missing_yaml(repo, tmp_path):
         proc = subprocess.run([sys.executable, "-m", "rgsym.pipeline", "run", "99", *args], cwd=repo,
                               capture_output=True, text=True)
         assert proc.returncode == 2 and msg in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_a_dead_kernel_ends_in_one_line_and_a_failed_copy_with_no_temp_left(repo, tmp_path, monkeypatch):
+    import tempfile as tf
+
+    from rgsym.pipeline.run import ChapterFailed
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    tf.tempdir = None  # re-read TMPDIR
+    book = repo / "book"
+    (book / "99_tiny.py").write_text(CHAPTER + "\n# %%\nimport os\nos._exit(3)\n")
+    try:
+        with pytest.raises(ChapterFailed) as info:
+            run_chapters(["99"], {}, book_dir=book, log=lambda *_: None)
+    finally:
+        tf.tempdir = None
+    msg = str(info.value)
+    assert "could not be executed" in msg and "DeadKernelError" in msg and "Traceback" not in msg
+    assert (book / "notebooks" / "_failed" / "99_tiny.ipynb").exists()
+    assert not list((book / "notebooks").glob(".*running*")) and not list((book / "notebooks").glob(".*.lock"))
+    assert not list(tmp_path.glob("rgsym-prov-*"))
+
+
+@pytest.mark.slow
+def test_two_runs_never_write_one_notebook_and_records_hold_no_machine_path(repo):
+    import fcntl
+
+    from rgsym.pipeline.run import ChapterFailed
+
+    book = repo / "book"
+    (book / "notebooks").mkdir(parents=True, exist_ok=True)
+    lock = book / "notebooks" / ".99_tiny.lock"
+    with open(lock, "w") as fh:  # another run holds the page
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        with pytest.raises(ChapterFailed, match="another run is writing"):
+            run_chapters(["99"], {}, book_dir=book, log=lambda *_: None)
+    run_chapters(["99"], {}, book_dir=book, log=lambda *_: None)
+    text = (book / "notebooks" / "99_tiny.ipynb").read_text()
+    assert str(repo) not in text and "output_path" not in text
+    meta = json.loads(text)["metadata"][META_KEY]
+    assert {"cached_results", "computed_results", "cached_compute_s"} <= set(meta)

@@ -106,10 +106,27 @@ def load(path: Path) -> Any:
         raise CorruptEntry(f"{path}: unreadable payload ({exc.__class__.__name__}: {exc})") from None
 
 
+def _log(event: str, namespace: str, key: str, obj: Any) -> None:
+    """Append a line to ``$RGSYM_CACHE_LOG`` (set by the book pipeline): a result loaded from the cache
+    (``hit``) or computed and stored now (``put``), with the compute seconds it took when it was made,
+    so that a chapter's provenance can tell its run time from the compute behind its results."""
+    path = os.environ.get("RGSYM_CACHE_LOG")
+    if not path:
+        return
+    prov = obj.get("provenance", {}) if isinstance(obj, dict) else {}
+    seconds = prov.get("total_seconds", prov.get("seconds")) if isinstance(prov, dict) else None
+    try:
+        with open(path, "a") as fh:
+            fh.write(json.dumps({"event": event, "namespace": namespace, "key": key, "seconds": seconds}) + "\n")
+    except OSError:  # provenance only: never fail a computation over it
+        pass
+
+
 class Store:
     """A folder of cached results under :func:`cache_dir` ``/ namespace``, one file per key."""
 
     def __init__(self, namespace: str):
+        self.namespace = namespace
         self.path = cache_dir() / namespace
         self._loaded: dict[str, Any] = {}
 
@@ -132,9 +149,9 @@ class Store:
         return True
 
     def get(self, key: str) -> Any:
-        if key in self._loaded:
-            return self._loaded.pop(key)
-        return load(self.file(key))
+        obj = self._loaded.pop(key) if key in self._loaded else load(self.file(key))
+        _log("hit", self.namespace, key, obj)
+        return obj
 
     def quarantine(self, key: str, reason: str) -> Path | None:
         """Move a corrupt file out of the way (to ``quarantine/``) and warn, naming it."""
@@ -150,6 +167,7 @@ class Store:
 
     def put(self, key: str, obj: Any) -> None:
         save(self.file(key), obj)
+        _log("put", self.namespace, key, obj)
 
     def keys(self) -> list[str]:
         return sorted(p.stem for p in self.path.glob("*.pt")) if self.path.exists() else []

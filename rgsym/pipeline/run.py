@@ -68,78 +68,152 @@ def decide(chapter: Chapter, params: dict, explicit: bool, out_dir: Path, root: 
     return False, "parameters changed", src_hash, in_hash
 
 
+class _Lock:
+    """An exclusive lock on one output notebook (``.<stem>.lock`` beside it), so that two runs never
+    write the same page; a second run fails at once with a one-line message."""
+
+    def __init__(self, target: Path):
+        self.path = target.with_name(f".{target.stem}.lock")
+        self.fh = None
+
+    def __enter__(self):
+        import fcntl
+
+        self.fh = open(self.path, "w")
+        try:
+            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.fh.close()
+            raise ChapterFailed(f"another run is writing {self.path.with_name(self.path.stem[1:] + '.ipynb')} "
+                                f"(lock {self.path}); wait for it or use --out") from None
+        return self
+
+    def __exit__(self, *exc):
+        self.fh.close()
+        self.path.unlink(missing_ok=True)
+
+
+def _summarise_cache_log(path: Path) -> dict:
+    """What the kernel's cache log says: results loaded from the cache and computed now, with the
+    compute seconds each took when it was made."""
+    hits = made = 0
+    hit_s = made_s = 0.0
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        lines = []
+    for ln in lines:
+        try:
+            ev = json.loads(ln)
+        except ValueError:
+            continue
+        if ev.get("event") == "hit":
+            hits += 1
+            hit_s += float(ev.get("seconds") or 0.0)
+        elif ev.get("event") == "put":
+            made += 1
+            made_s += float(ev.get("seconds") or 0.0)
+    return {"cached_results": hits, "cached_compute_s": round(hit_s, 1), "computed_results": made,
+            "computed_s": round(made_s, 1)}
+
+
 def execute_chapter(chapter: Chapter, params: dict, out_dir: Path, *, root: Path, src_hash: str,
                     in_hash: str, progress: bool = False) -> Path:
-    """Execute one chapter with papermill; write ``out_dir/<stem>.ipynb`` with provenance metadata."""
+    """Execute one chapter with papermill; write ``out_dir/<stem>.ipynb`` with provenance metadata.
+
+    The notebook is written under a unique temporary name and moved into place only when complete; a
+    failure of any kind (an error in a cell, a dead kernel, a full disk) ends in a one-line
+    :class:`ChapterFailed` naming the copy kept in ``_failed/``, and no temporary file is left behind.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = chapter.notebook_path(out_dir)
+    with _Lock(target):
+        for stale in out_dir.glob(f".{chapter.stem}.running*.ipynb"):  # left by an interrupted run
+            stale.unlink(missing_ok=True)
+        return _execute_locked(chapter, params, out_dir, target, root=root, src_hash=src_hash, in_hash=in_hash,
+                               progress=progress)
+
+
+def _execute_locked(chapter, params, out_dir, target, *, root, src_hash, in_hash, progress) -> Path:
     import jupytext
     import papermill as pm
-    import torch
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     failed_dir = out_dir / "_failed"
     nb = jupytext.read(chapter.source)
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     nb.metadata["language_info"] = {"name": "python"}
     injected = {k: v for k, v in params.items() if chapter.defaults.get(k, object()) != v}
-    tmp = out_dir / f".{chapter.stem}.running.ipynb"
+    tmp = out_dir / f".{chapter.stem}.running-{os.getpid()}-{uuid.uuid4().hex[:6]}.ipynb"
     fd, prov_file = tempfile.mkstemp(prefix="rgsym-prov-", suffix=".json")
     os.close(fd)
-    # the kernel inherits these: where to write the provenance record, and no progress bars in the
-    # stored outputs (a rendered page would otherwise carry hundreds of tqdm updates)
-    env = {"RGSYM_PROVENANCE_FILE": prov_file, "RGSYM_QUIET": "1"}
+    cache_log = Path(prov_file + ".cache.jsonl")
+    # the kernel inherits these: where to write the provenance record and the cache log, and no
+    # progress bars in the stored outputs (a rendered page would otherwise carry hundreds of updates)
+    env = {"RGSYM_PROVENANCE_FILE": prov_file, "RGSYM_CACHE_LOG": str(cache_log), "RGSYM_QUIET": "1"}
     old_env = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     t0 = time.perf_counter()
     try:
-        pm.execute_notebook(nb, str(tmp), parameters=injected, kernel_name="python3", language="python",
-                            cwd=str(chapter.book_dir), progress_bar=progress, log_output=False)
-    except pm.PapermillExecutionError as exc:
-        failed_dir.mkdir(exist_ok=True)
-        dest = failed_dir / f"{chapter.stem}.ipynb"
-        tmp.replace(dest)
-        raise ChapterFailed(
-            f"chapter {chapter.stem} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}\n"
-            f"  the failed notebook is {dest}"
-        ) from None
+        try:
+            pm.execute_notebook(nb, str(tmp), parameters=injected, kernel_name="python3", language="python",
+                                cwd=str(chapter.book_dir), progress_bar=progress, log_output=False)
+        except BaseException as exc:
+            dest = None
+            if tmp.exists():
+                failed_dir.mkdir(exist_ok=True)
+                dest = failed_dir / f"{chapter.stem}.ipynb"
+                tmp.replace(dest)
+            kept = f"\n  the failed notebook is {dest}" if dest else ""
+            if isinstance(exc, pm.PapermillExecutionError):
+                raise ChapterFailed(f"chapter {chapter.stem} failed in cell {exc.exec_count}: "
+                                    f"{exc.ename}: {exc.evalue}{kept}") from None
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            raise ChapterFailed(f"chapter {chapter.stem} could not be executed: {exc.__class__.__name__}: "
+                                f"{str(exc).splitlines()[0] if str(exc) else ''}{kept}") from None
+        wall = time.perf_counter() - t0
+        try:
+            with open(prov_file) as fh:
+                ran_on = json.load(fh)
+        except (OSError, ValueError):
+            ran_on = {}
+        with open(tmp) as fh:
+            out = json.load(fh)
+        out["metadata"].pop("papermill", None)  # it records machine paths (input_path, output_path)
+        import torch
+
+        out["metadata"][META_KEY] = {
+            "chapter": chapter.stem,
+            "source": chapter.source.resolve().relative_to(root.resolve()).as_posix(),
+            "input_hash": in_hash,
+            "sources_hash": src_hash,
+            "prose_hash": prose_hash(chapter.source),
+            "parameters": params,
+            "profile": params["profile"],
+            "device_requested": params["device"],
+            "device": ran_on.get("device", "unknown"),
+            **git_info(root, hashed_files(chapter.source, root)),
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "platform": f"{platform.system()} {platform.machine()}",
+            "wall_time_s": round(wall, 2),
+            **_summarise_cache_log(cache_log),
+            "executed_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        }
+        with open(tmp, "w") as fh:
+            json.dump(out, fh, indent=1, ensure_ascii=False)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(target)
     finally:
         for k, v in old_env.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    wall = time.perf_counter() - t0
-    try:
-        with open(prov_file) as fh:
-            ran_on = json.load(fh)
-    except (OSError, ValueError):
-        ran_on = {}
-    os.unlink(prov_file)
-
-    with open(tmp) as fh:
-        out = json.load(fh)
-    tracked = hashed_files(chapter.source, root)
-    out["metadata"][META_KEY] = {
-        "chapter": chapter.stem,
-        "source": chapter.source.resolve().relative_to(root.resolve()).as_posix(),
-        "input_hash": in_hash,
-        "sources_hash": src_hash,
-        "prose_hash": prose_hash(chapter.source),
-        "parameters": params,
-        "profile": params["profile"],
-        "device_requested": params["device"],
-        "device": ran_on.get("device", "unknown"),
-        **git_info(root, tracked),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "platform": f"{platform.system()} {platform.machine()}",
-        "wall_time_s": round(wall, 2),
-        "executed_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-    }
-    target = chapter.notebook_path(out_dir)
-    with open(tmp, "w") as fh:
-        json.dump(out, fh, indent=1, ensure_ascii=False)
-        fh.write("\n")
-    tmp.replace(target)
+        for f in (Path(prov_file), cache_log, tmp):
+            f.unlink(missing_ok=True)
     (failed_dir / f"{chapter.stem}.ipynb").unlink(missing_ok=True)
     return target
 

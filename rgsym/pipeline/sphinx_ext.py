@@ -75,12 +75,19 @@ def banner_html(meta: dict, current_hash: str | None, rerun: str | None = None) 
             f"results below (recorded sources <code>{e(meta.get('sources_hash', '')[:12])}</code>, now "
             f"<code>{e(current_hash[:12])}</code>). Rerun <code>{e(rerun)}</code> to refresh them.</p></div>"
         )
+    cached = ""
+    if meta.get("cached_results"):
+        cached = (f" ({meta['cached_results']} results loaded from the cache, which took "
+                  f"{meta.get('cached_compute_s', 0):.0f} s of compute when they were made; "
+                  f"{meta.get('computed_results', 0)} computed in this run)")
+    elif meta.get("computed_results"):
+        cached = f" ({meta['computed_results']} results computed in this run, none from the cache)"
     parts.append(
         '<div class="admonition note rgsym-provenance">'
         '<p class="admonition-title">How this page was made</p>'
         f"<p>Executed with the <strong>{e(str(meta.get('profile')))}</strong> profile on "
         f"<strong>{e(str(meta.get('device')))}</strong>, {e(str(meta.get('executed_at')))}, in "
-        f"{meta.get('wall_time_s', 0):.0f} s; commit <code>{e(commit[:10])}</code>{e(dirty)}; inputs "
+        f"{meta.get('wall_time_s', 0):.0f} s{e(cached)}; commit <code>{e(commit[:10])}</code>{e(dirty)}; inputs "
         f"<code>sha256:{e(meta.get('input_hash', '')[:16])}</code>; torch {e(str(meta.get('torch')))}, "
         f"Python {e(str(meta.get('python')))}.</p>"
         f"<p>Parameters: <code>{e(_fmt_params(params))}</code>. Rerun: <code>{e(rerun)}</code>.</p></div>"
