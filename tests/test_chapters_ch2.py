@@ -125,3 +125,15 @@ def test_the_numbers_the_prose_quotes():
                                                                      "verdict": "partly supported"}
     assert verdict_numbers(pd.DataFrame({"holds": [True]}))["verdict"] == "supported"
     assert C2_FACTOR == 2.0
+
+
+def test_chunk_keys_do_not_depend_on_the_device():
+    """Chapters 3 and 4 load Chapter 2's networks by their chunk keys: a GPU run must find the same ones."""
+    from rgsym.codehash import code_hash
+    from rgsym.learn import mlp_sweep
+
+    src = code_hash("rgsym.learn.mlp_sweep")
+    for profile in ("smoke", "paper"):
+        specs = [chapter2_spec(profile, device=d) for d in ("cpu", "cuda")]
+        keys = [[mlp_sweep._chunk_key(s, [s.members()[i] for i in ids], src) for ids in s.chunks()] for s in specs]
+        assert keys[0] == keys[1] and len(keys[0]) > 1

@@ -279,3 +279,17 @@ def test_any_executor_gives_the_rows_of_a_local_run(fresh_cache, tmp_path, monke
         remote = run_sweep(spec, progress=False, executor=ex)
     assert remote.n_trained == len(spec.chunks())
     pd.testing.assert_frame_equal(local.table.drop(columns=["created"]), remote.table.drop(columns=["created"]))
+
+
+@pytest.mark.slow
+def test_a_dask_cluster_gives_bit_identical_rows(fresh_cache, tmp_path, monkeypatch):
+    """The README's cluster path: rgsym's own chunk worker submitted through dask.distributed."""
+    distributed = pytest.importorskip("distributed")
+    spec = tiny_spec()
+    local = run_sweep(spec, progress=False)
+    monkeypatch.setenv("RGSYM_CACHE_DIR", str(tmp_path / "dask-cache"))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=40) as cluster, distributed.Client(cluster) as client:
+        remote = run_sweep(spec, progress=False, executor=client.get_executor())
+    assert remote.n_trained == len(spec.chunks())
+    pd.testing.assert_frame_equal(local.table.drop(columns=["created"]), remote.table.drop(columns=["created"]))

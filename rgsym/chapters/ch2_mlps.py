@@ -52,8 +52,9 @@ def chapter2_spec(profile: str, *, steps: int | None = None, n_seeds: int | None
     """The sweep of Chapter 2 for a profile (``'smoke'`` or ``'paper'``).
 
     ``steps`` and ``n_seeds`` (``None``: the profile's) override the Adam steps and the number of seeds;
-    on a CUDA ``device`` activations share ensembles (fewer, larger ones are faster there); other keyword
-    arguments override fields of the :class:`SweepSpec`.
+    other keyword arguments override fields of the :class:`SweepSpec`. ``device`` is accepted for
+    compatibility and changes nothing: the chunks, hence the cache keys, are the same on every device,
+    so that Chapters 3 and 4 load exactly the networks Chapter 2 trained, wherever each ran.
     """
     check_choice("profile", profile, PROFILES)
     as_optional_int("steps", steps, lo=1)
@@ -80,19 +81,17 @@ def chapter2_spec(profile: str, *, steps: int | None = None, n_seeds: int | None
         overrides.setdefault("train", replace(spec.train, steps=steps))
     if n_seeds is not None:
         overrides.setdefault("seeds", tuple(range(n_seeds)))
-    if device is not None and torch.device(device).type == "cuda":
-        overrides.setdefault("split_activations", False)
     return spec.replace(**overrides) if overrides else spec
 
 
 def resolve_workers(workers: int | None, device=None) -> int:
-    """Training processes for :func:`run_sweep`: ``None`` means one per CPU core, at most 2, on the CPU
-    and 1 on a GPU."""
+    """Training processes for :func:`run_sweep`: ``None`` means one per CPU core on the CPU, and 1 on a
+    GPU."""
     if workers is not None:
         return as_int("workers", workers, lo=1)
     if device is not None and torch.device(device).type == "cuda":
         return 1
-    return max(1, min(2, os.cpu_count() or 1))
+    return max(1, os.cpu_count() or 1)
 
 
 # -- analysis of a sweep's table ---------------------------------------------------------------

@@ -43,14 +43,14 @@ EDGE_FLOOR = 1e-12
 def run_settings(profile: str, device, *, threads: int | None = 1, workers: int | None = None) -> dict:
     """Keyword arguments ``threads`` and ``workers`` for :func:`rgsym.learn.gnn_sweep.run_gnn_sweep` and
     :func:`rgsym.learn.mlp_sweep.run_sweep`, validated: ``workers=None`` means one process for ``smoke`` and
-    up to two (the CPU count) for ``paper``; on a GPU always one."""
+    one per CPU core for ``paper``; on a GPU always one."""
     check_choice("profile", profile, PROFILES)
     threads = as_optional_int("threads (cpu_threads)", threads, lo=1)
     workers = as_optional_int("workers", workers, lo=1)
     if torch.device(device).type != "cpu":
         workers = 1
     elif workers is None:
-        workers = 1 if profile == "smoke" else max(1, min(2, os.cpu_count() or 1))
+        workers = 1 if profile == "smoke" else max(1, os.cpu_count() or 1)
     return {"threads": threads, "workers": workers}
 
 

@@ -181,8 +181,8 @@ def run_gnn_sweep(spec: GNNSweepSpec, *, device=None, progress: bool | None = No
     those of the full sweep, so a later chapter reuses the networks an earlier one trained).
     ``max_chunks`` stops after training that many new chunks. ``threads``: torch CPU threads per
     process (:func:`rgsym.learn.training.cpu_threads`); ``workers > 1`` trains chunks in that many spawned
-    processes (CPU only; every chunk is cached as soon as it is done). On a GPU the members are grouped
-    into fewer, larger ensembles (:meth:`GNNSweepSpec.chunks`). Returns a
+    processes (CPU only; every chunk is cached as soon as it is done). The chunks are the same on every
+    device, so results computed on a GPU and on a CPU share their cache keys. Returns a
     :class:`~rgsym.learn.sweep.SweepResult`. ``executor``: as for :func:`rgsym.learn.run_sweep`.
     """
     if progress is None:
@@ -191,7 +191,7 @@ def run_gnn_sweep(spec: GNNSweepSpec, *, device=None, progress: bool | None = No
     src = code_hash(__name__)
     members = spec.members()
     gpu = device is not None and torch.device(device).type != "cpu"
-    chunks = spec.chunks(split_heavy=not gpu)
+    chunks = spec.chunks()  # the same on every device: the cache keys do not depend on where it runs
     if only is not None:
         want = {int(i) for i in only}
         bad = [i for i in want if not 0 <= i < len(members)]

@@ -34,7 +34,8 @@ def main(argv=None) -> int:
                    help="parameters from a YAML file (as papermill's -f)")
     r.add_argument("--force", action="store_true", help="execute even when an up-to-date notebook exists")
     r.add_argument("--out", type=Path, default=None, help="write notebooks here instead of book/notebooks/")
-    r.add_argument("--progress", action="store_true", help="show papermill's cell progress bar")
+    r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show papermill's cell progress bar (default: when stdout is a terminal)")
     r.add_argument("--replace", action="store_true",
                    help="allow replacing a paper-profile notebook by a run of another profile or parameters "
                         "(without it such runs are written to runs/)")
@@ -82,7 +83,8 @@ def main(argv=None) -> int:
             raise ValueError(f"-f {args.parameters_file}: no such file")
         overrides = load_yaml_parameters(file=args.parameters_file, text=args.parameters_yaml)
         overrides.update({name: parse_value(value) for name, value in args.parameter})
-        run_chapters(args.chapters or None, overrides, out_dir=args.out, force=args.force, progress=args.progress,
+        run_chapters(args.chapters or None, overrides, out_dir=args.out, force=args.force,
+                     progress=sys.stdout.isatty() if args.progress is None else args.progress,
                      replace=args.replace)
     except (ValueError, ChapterFailed, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
