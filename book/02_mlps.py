@@ -84,7 +84,6 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from rgsym.learn.cache import cache_dir
 from rgsym.learn.measures import function_slices
 from rgsym.learn.mlp_sweep import run_sweep
 from rgsym.plotting import finish
@@ -162,7 +161,7 @@ res = run_sweep(spec, device=S.device, workers=workers)
 elapsed = time.perf_counter() - t0
 train_s = sum(p["provenance"]["total_seconds"] for p in res.payloads.values())
 cpu_s = sum(p["provenance"].get("cpu_seconds", float("nan")) for p in res.payloads.values())
-print(f"{res.n_trained} chunks trained, {res.n_cached} loaded from the cache ({cache_dir()}), "
+print(f"{res.n_trained} chunks trained, {res.n_cached} loaded from the cache (rgsym.learn.cache_dir()), "
       f"{elapsed:.1f} s here with {workers} worker process(es), one torch thread each; training + measuring "
       f"took {train_s:.0f} s ({cpu_s:.0f} CPU-seconds) on {res.members.device.iloc[0].split(' (')[0]}")
 n_div = res.n_diverged

@@ -39,10 +39,13 @@ EDGE_VARIANTS = ("block", "block+nn")
 
 
 def import_pyg():
-    """Import :mod:`torch_geometric` with its import-time ``DeprecationWarning`` (about
-    ``torch.jit.script``) silenced, so that code running with warnings as errors can use it."""
+    """Import :mod:`torch_geometric` with its import-time warnings silenced -- the ``DeprecationWarning``
+    about ``torch.jit.script``, and tqdm's "IProgress not found" (torch-geometric imports ``tqdm.auto``,
+    which warns in a kernel without ipywidgets) -- so that code running with warnings as errors can use
+    it and executed pages carry no warning."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message="IProgress not found")
         import torch_geometric  # noqa: F401
         import torch_geometric.data  # noqa: F401
         import torch_geometric.nn  # noqa: F401
