@@ -168,6 +168,9 @@ def test_execute_reuse_and_rerun_on_change(repo):
         assert key in meta, key
     assert meta["parameters"] == {"profile": "smoke", "device": "cpu", "seed": 0, "b": 2}
     assert meta["device"].startswith("cpu")
+    # code is hidden behind a toggle for reading, the parameters cell collapsed whole
+    code = [c for c in json.loads(nb_path.read_text())["cells"] if c["cell_type"] == "code"]
+    assert "hide-cell" in code[0]["metadata"]["tags"] and all("hide-input" in c["metadata"]["tags"] for c in code[1:])
     # nothing changed: reused
     assert not run_chapters(None, {}, book_dir=book, log=logs.append)[0]["executed"]
     # other parameters: executed again, injected into the notebook

@@ -68,6 +68,22 @@ def decide(chapter: Chapter, params: dict, explicit: bool, out_dir: Path, root: 
     return False, "parameters changed", src_hash, in_hash
 
 
+VISIBILITY_TAGS = ("remove-cell", "remove-input", "remove-output", "hide-cell", "hide-input", "hide-output")
+
+
+def present(cells: list) -> None:
+    """Tag code cells for reading, in place: code inputs hidden behind a toggle (``hide-input``), the
+    parameters cells collapsed whole (``hide-cell``); a cell the source already tags keeps its tags."""
+    for c in cells:
+        if c.get("cell_type") != "code":
+            continue
+        tags = list(c.setdefault("metadata", {}).get("tags", []))
+        if any(t in VISIBILITY_TAGS for t in tags):
+            continue
+        tags.append("hide-cell" if {"parameters", "injected-parameters"} & set(tags) else "hide-input")
+        c["metadata"]["tags"] = tags
+
+
 class _Lock:
     """An exclusive lock on one output notebook (``.<stem>.lock`` beside it), so that two runs never
     write the same page; a second run fails at once with a one-line message."""
@@ -180,6 +196,7 @@ def _execute_locked(chapter, params, out_dir, target, *, root, src_hash, in_hash
         with open(tmp) as fh:
             out = json.load(fh)
         out["metadata"].pop("papermill", None)  # it records machine paths (input_path, output_path)
+        present(out["cells"])
         import torch
 
         out["metadata"][META_KEY] = {
@@ -255,6 +272,7 @@ def refresh_prose(chapter: Chapter, nb_path: Path) -> bool:
         cells.append(o)
         if "parameters" in tags:
             cells += injected
+    present(cells)
     seen = set()
     for c in cells:  # nbformat 4.5 wants a unique id on every cell
         if not c.get("id") or c["id"] in seen:
