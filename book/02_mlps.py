@@ -47,10 +47,12 @@
 # $\kappa_1..\kappa_4$, which the exact flow sends to $b^{l(1-n/2)}\kappa_n$.
 
 # %% tags=["remove-input"]
-# On Colab or a bare kernel, install the companion package; locally this does nothing.
+# On Colab or a bare kernel, install the companion package (an executed page names the exact commit
+# that made it, at the address in _config.yml); locally this does nothing.
 import importlib.util, subprocess, sys
+RGSYM_SOURCE = "rgsym"
 if importlib.util.find_spec("rgsym") is None:
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "rgsym @ git+https://github.com/rgsym/rgsym"])
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", RGSYM_SOURCE])
 
 # %% tags=["parameters"]
 profile = "smoke"  # "smoke": CPU in minutes; "paper": the full grids

@@ -319,3 +319,31 @@ def test_two_runs_never_write_one_notebook_and_records_hold_no_machine_path(repo
     assert str(repo) not in text and "output_path" not in text
     meta = json.loads(text)["metadata"][META_KEY]
     assert {"cached_results", "computed_results", "cached_compute_s"} <= set(meta)
+
+
+def test_launch_copy_pins_the_commit_and_picks_the_profile_at_run_time(repo):
+    from rgsym.pipeline.launch import make_launch_copy, repository_url
+
+    url = repository_url(repo)
+    assert url and url.startswith("https://")
+    install = {"cell_type": "code", "metadata": {}, "source": 'import sys\nRGSYM_SOURCE = "rgsym"\nprint(1)\n'}
+    injected = {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]},
+                "source": '# Parameters\nprofile = "paper"\nn_seeds = 3\n'}
+    meta = {"commit": "0123456789abcdef0123456789abcdef01234567", "profile": "paper", "wall_time_s": 600.0,
+            "device": "cpu (2 logical cores)"}
+    cells = [install, injected]
+    make_launch_copy(cells, meta, repo)
+    assert f'RGSYM_SOURCE = "rgsym @ git+{url}@{meta["commit"]}"' in install["source"]
+    ns = {}
+    exec(injected["source"], ns)  # on this machine (no CUDA): the smoke profile, and it says so
+    import torch
+
+    assert ns["profile"] == ("paper" if torch.cuda.is_available() else "smoke") and ns["n_seeds"] == 3
+    again = injected["source"]
+    make_launch_copy(cells, meta, repo)
+    assert injected["source"] == again  # idempotent
+
+
+def test_the_repository_address_lives_in_config_alone():
+    for ch in find_chapters(ROOT / "book"):
+        assert "git+https://" not in ch.source.read_text(), ch.stem

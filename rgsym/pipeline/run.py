@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .chapters import Chapter, find_chapters, repo_root
 from .params import resolve_params
+from .launch import make_launch_copy
 from .hashing import code_hash_of_script, hashed_files, input_hash, prose_hash, sources_hash
 
 META_KEY = "rgsym"
@@ -217,6 +218,7 @@ def _execute_locked(chapter, params, out_dir, target, *, root, src_hash, in_hash
             **_summarise_cache_log(cache_log),
             "executed_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         }
+        make_launch_copy(out["cells"], out["metadata"][META_KEY], root)
         with open(tmp, "w") as fh:
             json.dump(out, fh, indent=1, ensure_ascii=False)
             fh.write("\n")
@@ -273,6 +275,7 @@ def refresh_prose(chapter: Chapter, nb_path: Path) -> bool:
         if "parameters" in tags:
             cells += injected
     present(cells)
+    make_launch_copy(cells, old.metadata[META_KEY], repo_root(chapter.book_dir))
     seen = set()
     for c in cells:  # nbformat 4.5 wants a unique id on every cell
         if not c.get("id") or c["id"] in seen:
