@@ -80,12 +80,42 @@ class ChapterSettings:
         return self.params[key]
 
 
+def injected_parameter_names() -> set[str]:
+    """Names that papermill injected into the running kernel (the assignments of its ``# Parameters``
+    cells in the kernel's input history); empty outside IPython."""
+    import ast
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None:
+        return set()
+    names = set()
+    for src in shell.user_ns.get("In", []) or []:
+        if not isinstance(src, str) or not src.lstrip().startswith("# Parameters"):
+            continue
+        try:
+            tree = ast.parse(src)
+        except SyntaxError:
+            continue
+        names |= {t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
+                  if isinstance(t, ast.Name)}
+    return names
+
+
 def setup_chapter(chapter: str, *, profile: str, device: str, seed: int, **knobs) -> ChapterSettings:
     """Validate a chapter's parameters, pick the device, seed everything and set the figure style.
 
-    Writes the resolved device to the file named by ``$RGSYM_PROVENANCE_FILE`` (set by the book
-    pipeline) so that the executed notebook records where it ran.
+    ``knobs`` are the chapter's other parameters, all of them: a name that papermill injected but the
+    chapter does not declare (a typo such as ``-p stpes 10``) is an error that lists the valid names,
+    before any work. Writes the resolved device to the file named by ``$RGSYM_PROVENANCE_FILE`` (set
+    by the book pipeline) so that the executed notebook records where it ran.
     """
+    declared = {"profile", "device", "seed", *knobs}
+    unknown = sorted(injected_parameter_names() - declared)
+    if unknown:
+        raise ValueError(f"chapter {chapter} has no parameter {', '.join(map(repr, unknown))}; "
+                         f"valid parameters are: {', '.join(sorted(declared))}")
     check_profile(profile)
     check_choice("device", device, DEVICES)
     seed = as_int("seed", seed, lo=0, hi=2**63 - 1)

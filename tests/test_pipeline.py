@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import subprocess
 import sys
 
@@ -347,3 +348,28 @@ def test_launch_copy_pins_the_commit_and_picks_the_profile_at_run_time(repo):
 def test_the_repository_address_lives_in_config_alone():
     for ch in find_chapters(ROOT / "book"):
         assert "git+https://" not in ch.source.read_text(), ch.stem
+
+
+def test_every_chapter_declares_all_its_parameters_to_setup_chapter():
+    """setup_chapter refuses injected names it was not given, so each chapter must give it all of its own."""
+    import ast
+
+    for ch in find_chapters(ROOT / "book"):
+        calls = [n for n in ast.walk(ast.parse(ch.source.read_text()))
+                 if isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", "")) == "setup_chapter"]
+        assert len(calls) == 1, ch.stem
+        given = {k.arg for k in calls[0].keywords}
+        assert set(ch.defaults) <= given, f"{ch.stem}: setup_chapter is not given {sorted(set(ch.defaults) - given)}"
+
+
+@pytest.mark.slow
+def test_plain_papermill_refuses_an_undeclared_parameter(repo, tmp_path):
+    bin_dir = Path(sys.executable).parent
+    src = repo / "book" / "99_tiny.py"
+    cmd = (f"{bin_dir / 'jupytext'} --to ipynb -o - {src} | {bin_dir / 'papermill'} - {tmp_path / 'o.ipynb'} "
+           f"--cwd {repo / 'book'} -k python3 --language python -p stpes 10 --log-level ERROR")
+    proc = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert "has no parameter 'stpes'" in proc.stderr and "valid parameters are: b, device, profile, seed" in proc.stderr
+    ok = subprocess.run(cmd.replace("-p stpes 10", "-p b 3"), shell=True, capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr[-2000:]
