@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from rgsym.chapters import ch1_clt as ch1
+from rgsym.chapters import ch1_fits
 from rgsym.clt.laws import LAWS
 from rgsym.seeds import lattice_seed
 
@@ -15,6 +16,10 @@ def test_resolve_flow_settings_defaults():
     cfg = ch1.resolve_flow_settings("smoke")
     assert (cfg.b, cfg.steps, cfg.lattice_size) == (2, 6, 64)
     assert cfg.laws == ch1.DEFAULT_LAWS and cfg.n_samples == ch1.FLOW_PROFILES["smoke"]["n_spins"] // 64
+    assert cfg.n_boot == ch1.FLOW_PROFILES["smoke"]["n_boot"] and ch1.resolve_flow_settings("paper").n_boot == 1000
+    assert ch1.resolve_flow_settings("smoke", n_boot=0).n_boot == 0
+    control = cfg.control()
+    assert control.n_spins <= max(ch1.CONTROL_SPINS, cfg.n_spins) and control.lattice_size == cfg.lattice_size
     assert ch1.resolve_flow_settings("smoke", b=3).lattice_size == 81
     assert ch1.resolve_flow_settings("paper", b=2).lattice_size == 1024
     cfg = ch1.resolve_flow_settings("smoke", b=3, lattice_size=27, n_samples=100, laws="laplace")
@@ -40,6 +45,8 @@ def test_resolve_flow_settings_defaults():
     ({"steps": 40}, "too large"),
     ({"orders": []}, "orders must lie in 1..8"),
     ({"orders": [2, 9]}, "orders must lie in 1..8"),
+    ({"n_boot": 5}, "n_boot must be 0 .no bootstrap. or at least 10"),
+    ({"n_boot": -1}, "n_boot must be an integer >= 0"),
 ])
 def test_resolve_flow_settings_rejects_bad_knobs(kwargs, match):
     kwargs = {"profile": "smoke", **kwargs}
@@ -61,8 +68,37 @@ def test_measure_flow_reproducible_and_correct():
     assert np.all(np.abs(first.skewness - 2 * 2.0 ** (-first.ell / 2)) < 5 * first.skewness_se)
     assert not first.k.flags.writeable
     assert len(first.laws) == 5 and not first.laws[0].discrete
+    assert first.n_boot == 0 and first.k_boot is None
     with pytest.raises(ValueError, match="valid choices"):
         first.column(7)
+
+
+def test_measure_flow_pools_per_lattice_sums_and_bootstraps_every_level():
+    """The pooled numbers equal cumulant_summary on the flattened levels; the resamples scatter around
+    them with the per-level errors; the control map scales k_n(l) by b^(l n (1/2 - a)) exactly."""
+    import torch
+
+    from rgsym.clt.estimators import cumulant_summary
+
+    kw = dict(law="laplace", b=2, steps=3, n_samples=2048, seed=3, orders=(1, 2, 3, 4))
+    res = ch1.measure_flow(**kw, n_boot=300)
+    dist = ch1.get_law("laplace")
+    gen = torch.Generator().manual_seed(ch1.derived_seed(3, "laplace", 2))
+    s = ch1.sample_lattice(dist, 2048, 8, gen, dtype=torch.float64)
+    for ell in range(4):
+        ref = cumulant_summary(s.reshape(-1), (1, 2, 3, 4))
+        np.testing.assert_allclose(res.k[ell], ref["k"].numpy(), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(res.se[ell], ref["se"].numpy(), rtol=1e-9)
+        s = ch1.block_map(s, 2) if ell < 3 else s
+    assert res.k_boot.shape == res.se_boot.shape == (300, 4, 4) and res.n_boot == 300
+    spread = res.k_boot.std(0, ddof=1)
+    np.testing.assert_allclose(spread[:, 1:], res.se[:, 1:], rtol=0.25)
+    assert np.all(np.abs(res.k_boot.mean(0) - res.k) < 0.3 * res.se)
+    ctrl = ch1.measure_flow(**kw, field_exponent=0.45, histograms=False)
+    scale = 2.0 ** (np.arange(4)[:, None] * np.array([1, 2, 3, 4])[None, :] * 0.05)
+    np.testing.assert_allclose(ctrl.k, res.k * scale, rtol=1e-9, atol=1e-12)
+    assert ctrl.laws == () and ctrl.field_exponent == 0.45
+    np.testing.assert_array_equal(ctrl.exact, res.exact)  # always the CLT's eq. 1.4
 
 
 def test_measure_flow_rejects_bad_input_before_work():
@@ -81,8 +117,15 @@ def test_exponent_table_and_zero_cumulants_on_a_small_flow():
     # laplace: n = 4, 6; exponential: n = 3..6
     expected = [("laplace", 4), ("laplace", 6)] + [("exponential", n) for n in (3, 4, 5, 6)]
     assert sorted(zip(table.law, table.n)) == sorted(expected)
-    assert np.all(np.abs(table.z) < 5)
+    assert np.all(np.abs(table.z) < 5) and np.all(np.abs(table.z_boot) < 5)
     assert np.all(table.y_exact == 1 - table.n / 2)
+    assert np.all(np.isfinite(table.y_se_boot) & (table.y_se_boot > 0))
+    assert all(len(r) == cfg.n_boot for r in table.y_rep)
+    comb = ch1.combine_exponents(table)
+    assert list(comb.n) == [3, 4, 5, 6] and np.all(comb.y_se_boot > 0)
+    # one law per order: the combined bootstrap error is that law's
+    one = comb[comb.laws == 1].iloc[0]
+    assert one.y_se_boot == pytest.approx(float(table[table.n == one.n].y_se_boot.iloc[0]))
     z = ch1.zero_cumulant_z(res)  # laplace mean, k3, k5 and exponential mean, at every step
     assert z.size == 6 * 3 + 6
     assert np.mean(z**2) < 3
@@ -120,10 +163,11 @@ def test_one_step_shapes_and_eigenvalues_across_block_sizes():
     assert abs(shapes["kurt_1"] - shapes["kurt_1_pred"]) < 5 * shapes["kurt_1_se"]
     by_b = {bb: ch1.measure_flows(cfg.with_block_size(bb), seed=2) for bb in (2, 3)}
     lam = ch1.block_size_eigenvalues(by_b, 4)
-    for bb, (value, se) in lam.items():
-        assert abs(value - 1 / bb) < 5 * se
+    for bb, (value, se, se_boot) in lam.items():
+        assert abs(value - 1 / bb) < 5 * se and abs(value - 1 / bb) < 5 * se_boot
     table = ch1.eigenvalue_table(lam)
-    assert list(table.columns) == ["b", "fitted lambda_4", "error", "exact 1/b"] and list(table.b) == [2, 3]
+    assert list(table.columns) == ["b", "fitted lambda_4", "naive error", "bootstrap error", "exact 1/b"]
+    assert list(table.b) == [2, 3]
 
 
 def test_symbolic_checks_of_the_closed_forms():
@@ -133,3 +177,39 @@ def test_symbolic_checks_of_the_closed_forms():
     lin = {n: cf.linearised_eigenvalue(n) for n in (1, 2, 3)}
     assert ch1.function_space_check(cf.gaussian_density(), lin)
     assert not ch1.function_space_check(cf.gaussian_density() * 2, lin)
+
+
+def _verdict_flows():
+    cfg = ch1.resolve_flow_settings("smoke", b=2, steps=5, n_samples=4096, laws=("uniform", "exponential"),
+                                    n_boot=150)
+    return ch1.measure_flows(cfg, seed=4), ch1.measure_control(cfg, seed=4)
+
+
+def test_reference_verdict_passes_on_the_block_map_and_the_control_fails():
+    results, control = _verdict_flows()
+    v = ch1.reference_verdict(results, control)
+    assert v.claim == "C1ref" and v.holds and v.word == "supported"
+    table, ctrl = ch1.exponent_table(results), ch1.exponent_table(control)
+    assert ch1.worst_z(table) < ch1.FIT_Z_MAX <= ch1.worst_z(ctrl)
+    assert v.margin == pytest.approx(min(ch1.FIT_Z_MAX - ch1.worst_z(table), ch1.worst_z(ctrl) - ch1.FIT_Z_MAX))
+    lo, hi = v.interval
+    assert 0 <= lo <= hi and lo <= ch1.worst_z(table) + 1.0
+    assert set(v.sensitivity) == {"FIT_Z_MAX x0.5", "FIT_Z_MAX x2", "FIT_SNR_MIN x0.5", "FIT_SNR_MIN x2"}
+    rec = v.record()
+    assert rec["thresholds"] == {"FIT_Z_MAX": ch1.FIT_Z_MAX, "FIT_SNR_MIN": ch1.FIT_SNR_MIN}
+    assert "CONTROL_FIELD_EXPONENT" in rec["test"] and rec["word"] == "supported"
+
+
+def test_reference_verdict_fails_when_the_control_passes_or_the_threshold_is_tiny(monkeypatch):
+    results, control = _verdict_flows()
+    # the same (correct) flows as their own control: the control passes, so the verdict must not hold
+    same = ch1.reference_verdict(results, results)
+    assert not same.holds and same.margin < 0
+    # a wrong map tested as if it were the reference fails
+    assert not ch1.reference_verdict(control, control).holds
+    # the sensitivity follows the threshold: at a tiny FIT_Z_MAX the real fits fail too
+    monkeypatch.setattr(ch1_fits, "FIT_Z_MAX", 0.01)
+    tiny = ch1.reference_verdict(results, control)
+    assert not tiny.holds and tiny.sensitivity["FIT_Z_MAX x0.5"] is False
+    monkeypatch.setattr(ch1_fits, "FIT_Z_MAX", 1e6)  # and at a huge one the control no longer fails
+    assert not ch1.reference_verdict(results, control).holds

@@ -7,6 +7,10 @@ and combined over laws (:func:`exponent_table`, :func:`combine_exponents`), chec
 vanishing cumulants are pure noise (:func:`zero_cumulant_z`, :func:`zero_cumulant_check`), compares
 one step of skewness and kurtosis with :math:`b^{-1/2}` and :math:`b^{-1}` (:func:`one_step_shapes`)
 and the eigenvalue :math:`\lambda_4=b^{-1}` across block sizes (:func:`block_size_eigenvalues`).
+The errors of the fits come twice: the naive one of the weighted least squares (levels treated as
+independent) and a bootstrap over whole lattices, which keeps the levels' correlation
+(:mod:`rgsym.clt.lattice_bootstrap`); the verdict on the reference map (:func:`reference_verdict`)
+uses the bootstrap, with a deliberately wrong map as its control (:data:`CONTROL_FIELD_EXPONENT`).
 The symbolic checks of the closed forms (eqs. 1.2-1.6) import sympy on use.
 """
 from __future__ import annotations
@@ -19,12 +23,17 @@ from typing import Sequence
 import numpy as np
 
 from ..config import PROFILES
-from ..seeds import lattice_seed
-from ..validation import as_choices, as_int, as_tuple, check_choice
-from ..clt.blockmap import (block_map, check_block_size, check_lattice, exact_cumulant_flow, fit_exponent,
-                            nearest_steps, sample_lattice)
-from ..clt.estimators import KSTAT_MAX_ORDER, cumulant_summary
+from ..seeds import lattice_seed, stable_seed
+from ..validation import as_choices, as_float, as_int, as_tuple, check_choice
+from ..clt.blockmap import (block_map, check_block_size, check_lattice, exact_cumulant_flow, nearest_steps,
+                            sample_lattice)
+from ..clt.estimators import KSTAT_MAX_ORDER, summary_from_moments, summary_moment_order
+from ..clt.lattice_bootstrap import group_sums, lattice_power_sums, moments_from_sums, resampled_kstats, unit_group
 from ..clt.laws import LAWS, EmpiricalLaw, empirical_law, get_law
+from .ch1_fits import (BOOT_LEVEL, C1REF_STATEMENT, C1REF_TEST, FIT_ORDERS, FIT_SNR_MIN, FIT_Z_MAX,  # noqa: F401
+                       Y_FLOOR, ZERO_ABS_MAX, ZERO_RMS_MAX, block_size_eigenvalues, combine_exponents,
+                       combined_exponent, eigenvalue_table, exponent_table, fit_check, reference_verdict,
+                       worst_z, worst_z_interval, zero_cumulant_check, zero_cumulant_z)
 
 DEFAULT_LAWS = ("uniform", "rademacher", "laplace", "exponential", "bimodal")
 """The five base laws Chapter 1 follows by default (all non-Gaussian)."""
@@ -33,31 +42,30 @@ DEFAULT_ORDERS = (1, 2, 3, 4, 5, 6)
 """Cumulant orders measured along a flow."""
 
 FLOW_PROFILES = {
-    "smoke": {"lattice_size": 64, "n_spins": 2**21},
-    "paper": {"lattice_size": 1024, "n_spins": 2**25},
+    "smoke": {"lattice_size": 64, "n_spins": 2**21, "n_boot": 200},
+    "paper": {"lattice_size": 1024, "n_spins": 2**25, "n_boot": 1000},
 }
-"""Per profile: the target lattice size :math:`N\\approx b^L` and the number of spins per flow
-(``n_samples = n_spins // N`` independent lattices)."""
+"""Per profile: the target lattice size :math:`N\approx b^L`, the number of spins per flow
+(``n_samples = n_spins // N`` independent lattices) and the resamples of the lattice bootstrap."""
 
 MAX_SPINS = 2**27
 """Refuse flows larger than this many spins (about 1 GiB in float64) before allocating anything."""
 
-FIT_ORDERS = (3, 4, 5, 6)
-"""The orders whose exponents are fitted and tabulated."""
-
 BLOCK_SIZES = (2, 3, 4)
 """The block sizes of the comparison across :math:`b` (Figure 4)."""
 
-FIT_Z_MAX = 3
-"""Pass mark of the exponent fits: every :math:`|y_\text{fit}-y_\text{exact}|/\text{se}` below this."""
+BOOT_UNITS = 4096
+"""At most this many resampling units per flow: beyond it, fixed groups of consecutive whole lattices
+(:func:`~rgsym.clt.lattice_bootstrap.unit_group`) are the units -- again i.i.d., every level of a unit
+from the same lattices; it bounds the cost of the counts and of the product by the per-unit sums."""
 
-ZERO_RMS_MAX = 1.5
-"""Pass mark of the vanishing cumulants: the root-mean-square of :math:`k/\text{se}` below this ..."""
+CONTROL_FIELD_EXPONENT = 0.45
+r"""The control of the verdict: the deliberately wrong map :math:`s'=b^{-a}\sum s` with this ``a``
+instead of :math:`1/2` (its exponents are :math:`1-an`, not :math:`1-n/2`); the test must fail on it."""
 
-ZERO_ABS_MAX = 4
-"""... and no single :math:`|k/\text{se}|` beyond this (the largest of a few hundred standard normal
-draws rarely is)."""
-
+CONTROL_SPINS = 2**21
+"""Spins per law of the control flows (at most the run's): fewer spins only widen the control's errors,
+which makes its failure harder, never easier."""
 
 @dataclass(frozen=True)
 class FlowSettings:
@@ -70,6 +78,7 @@ class FlowSettings:
     n_samples: int
     laws: tuple[str, ...]
     orders: tuple[int, ...] = DEFAULT_ORDERS
+    n_boot: int = 0  # resamples of the lattice bootstrap (0: none)
 
     @property
     def n_spins(self) -> int:
@@ -78,7 +87,8 @@ class FlowSettings:
     def stamp(self) -> str:
         """The parameters that make a figure, for :func:`rgsym.plotting.stamp`."""
         return (f"b={self.b}, L={self.steps}, N={self.lattice_size}, "
-                f"n_samples={self.n_samples} lattices, profile={self.profile}")
+                f"n_samples={self.n_samples} lattices, {self.n_boot} lattice-bootstrap resamples, "
+                f"profile={self.profile}")
 
     def with_block_size(self, b) -> "FlowSettings":
         """The same experiment at another ``b``: the lattice closest to this one in size and the
@@ -89,15 +99,21 @@ class FlowSettings:
         n_samples = max(self.n_spins // size, 2 * max(self.orders))
         return replace(self, b=b, steps=steps, lattice_size=size, n_samples=n_samples)
 
+    def control(self) -> "FlowSettings":
+        """The control's settings: the same lattices, at most :data:`CONTROL_SPINS` spins per law."""
+        n_samples = min(self.n_samples, max(CONTROL_SPINS // self.lattice_size, 2 * max(self.orders)))
+        return replace(self, n_samples=n_samples)
+
 
 def resolve_flow_settings(profile: str = "smoke", b=2, steps=None, n_samples=None, lattice_size=None,
-                          laws=None, orders: Sequence[int] = DEFAULT_ORDERS) -> FlowSettings:
+                          laws=None, orders: Sequence[int] = DEFAULT_ORDERS, n_boot=None) -> FlowSettings:
     """Validate Chapter 1's knobs and fill the profile's defaults, before any heavy work.
 
     ``laws``: names from :data:`~rgsym.clt.laws.LAWS` (default :data:`DEFAULT_LAWS`);
     ``b``: integer ``>= 2``; ``lattice_size``: ``b**L`` with ``L >= 1`` (default ``b**steps``);
     ``steps``: ``L`` (default: the lattice closest to the profile's target size);
-    ``n_samples``: independent lattices (default: the profile's spin budget over ``N``).
+    ``n_samples``: independent lattices (default: the profile's spin budget over ``N``);
+    ``n_boot``: resamples of the lattice bootstrap (default: the profile's; 0 for none, else >= 10).
     """
     check_choice("profile", profile, PROFILES)
     b = check_block_size(b)
@@ -133,7 +149,10 @@ def resolve_flow_settings(profile: str = "smoke", b=2, steps=None, n_samples=Non
     if size * n_samples > MAX_SPINS:
         raise ValueError(f"lattice_size * n_samples = {size * n_samples} spins exceeds the limit "
                          f"{MAX_SPINS}; use fewer samples or steps")
-    return FlowSettings(profile, b, steps, size, n_samples, laws, orders)
+    n_boot = FLOW_PROFILES[profile]["n_boot"] if n_boot is None else as_int("n_boot", n_boot, lo=0)
+    if 0 < n_boot < 10:
+        raise ValueError(f"n_boot must be 0 (no bootstrap) or at least 10, got {n_boot}")
+    return FlowSettings(profile, b, steps, size, n_samples, laws, orders, n_boot)
 
 
 @dataclass(frozen=True)
@@ -148,16 +167,23 @@ class FlowResult:
     sizes: np.ndarray  # (steps+1,) values pooled at step l: n_samples * b**(steps-l)
     k: np.ndarray  # (steps+1, n_orders) k-statistics
     se: np.ndarray  # (steps+1, n_orders) their standard errors
-    exact: np.ndarray  # (steps+1, n_orders) b**(l(1-n/2)) kappa_n (nan where infinite)
+    exact: np.ndarray  # (steps+1, n_orders) b**(l(1-n/2)) kappa_n (nan where infinite): eq. 1.4
     skewness: np.ndarray  # (steps+1,)
     skewness_se: np.ndarray
     excess_kurtosis: np.ndarray
     excess_kurtosis_se: np.ndarray
-    laws: tuple[EmpiricalLaw, ...] = field(repr=False)  # histogram / atoms of the block variable
+    laws: tuple[EmpiricalLaw, ...] = field(repr=False)  # histogram / atoms of the block variable (or none)
+    k_boot: np.ndarray = field(default=None, repr=False)  # (n_boot, steps+1, n_orders) lattice resamples
+    se_boot: np.ndarray = field(default=None, repr=False)  # (n_boot, steps+1, n_orders)
+    field_exponent: float = 0.5  # the map s' = b**(-a) sum s; 1/2 is the CLT's block map
 
     @property
     def ell(self) -> np.ndarray:
         return np.arange(self.steps + 1)
+
+    @property
+    def n_boot(self) -> int:
+        return 0 if self.k_boot is None else int(self.k_boot.shape[0])
 
     def column(self, n: int) -> int:
         """Index of order ``n`` in the last axis of :attr:`k`."""
@@ -171,25 +197,35 @@ def derived_seed(seed: int, law: str, b: int) -> int:
 
 
 def measure_flow(law: str, b, steps: int, n_samples: int, *, seed: int = 0, device="cpu",
-                 orders: Sequence[int] = DEFAULT_ORDERS, bins: int = 80, x_range=(-4.0, 4.0)) -> FlowResult:
-    r"""Sample ``n_samples`` lattices of ``b**steps`` spins from ``law``, run the block map ``steps``
-    times (torch, float64, on ``device``) and measure at every step the k-statistics with standard
-    errors, the skewness and excess kurtosis, and the empirical law of the block variable.
+                 orders: Sequence[int] = DEFAULT_ORDERS, bins: int = 80, x_range=(-4.0, 4.0),
+                 n_boot: int = 0, field_exponent: float = 0.5, histograms: bool = True) -> FlowResult:
+    r"""Sample ``n_samples`` lattices of ``b**steps`` spins from ``law``, run the map
+    :math:`s'=b^{-a}\sum_\text{block}s` (``a = field_exponent``; :math:`1/2` is the block map, eq. 1.1)
+    ``steps`` times (torch, float64, on ``device``) and measure at every step the k-statistics with
+    standard errors, the skewness and excess kurtosis, the empirical law of the block variable (with
+    ``histograms``) and, for ``n_boot > 0``, the k-statistics and errors of every step on ``n_boot``
+    resamples of whole lattices (:func:`~rgsym.clt.lattice_bootstrap.resampled_kstats`; in fixed groups
+    of lattices beyond :data:`BOOT_UNITS` units).
 
     At step :math:`l` the :math:`n_\text{samples}b^{L-l}` block variables are i.i.d., so all of them
-    are pooled. Cached: the same arguments return the same (read-only) result.
+    are pooled; the pooled moments are the sums of the per-lattice power sums the bootstrap resamples.
+    ``exact`` is always the CLT's eq. 1.4 (what is tested, also for a control map). Cached: the same
+    arguments return the same (read-only) result.
     """
     b = check_block_size(b)
     check_choice("base law", law, LAWS)
     steps = as_int("steps", steps)
     n_samples = as_int("n_samples", n_samples)
     orders = tuple(as_int("cumulant order", n) for n in orders)
+    n_boot = as_int("n_boot", n_boot, lo=0)
+    a = as_float("field exponent a", field_exponent, lo=0.0, open_lo=True)
     return _measure_flow(law, b, steps, n_samples, int(seed), str(device), orders, int(bins),
-                         (float(x_range[0]), float(x_range[1])))
+                         (float(x_range[0]), float(x_range[1])), n_boot, a, bool(histograms))
 
 
 @lru_cache(maxsize=64)
-def _measure_flow(law, b, steps, n_samples, seed, device, orders, bins, x_range) -> FlowResult:
+def _measure_flow(law, b, steps, n_samples, seed, device, orders, bins, x_range, n_boot, a,
+                  histograms) -> FlowResult:
     import torch
 
     if steps < 1 or n_samples < 2 * max(orders) or n_samples * b**steps > MAX_SPINS:
@@ -197,14 +233,21 @@ def _measure_flow(law, b, steps, n_samples, seed, device, orders, bins, x_range)
     dist = get_law(law)
     gen = torch.Generator(device=device).manual_seed(derived_seed(seed, law, b))
     s = sample_lattice(dist, n_samples, b**steps, gen, dtype=torch.float64)
-    rows = []
+    rmax = summary_moment_order(orders)
+    group = unit_group(n_samples, BOOT_UNITS)
+    rows, empirical, sums, centres = [], [], [], []
     for ell in range(steps + 1):
         if ell:
-            s = block_map(s, b)
-        flat = s.reshape(-1)
-        summary = cumulant_summary(flat, orders)
-        rows.append({key: val.cpu().numpy() for key, val in summary.items()})
-        rows[-1]["law"] = empirical_law(flat, bins=bins, x_range=x_range)
+            s = block_map(s, b) if a == 0.5 else block_map(s, b) * float(b) ** (0.5 - a)
+        centre = float(s.mean())
+        P = lattice_power_sums(s, rmax, centre)  # (n_samples, rmax + 1)
+        mean, m = moments_from_sums(P.sum(0), centre)
+        rows.append(summary_from_moments(mean, m, n_samples * b ** (steps - ell), orders))
+        if histograms:
+            empirical.append(empirical_law(s.reshape(-1), bins=bins, x_range=x_range))
+        if n_boot:
+            sums.append(group_sums(P, group))
+        centres.append(centre)
     del s
     kappa = []
     for n in orders:
@@ -213,104 +256,40 @@ def _measure_flow(law, b, steps, n_samples, seed, device, orders, bins, x_range)
         except ValueError:  # infinite (Student-t beyond nu)
             kappa.append(math.nan)
 
-    def stacked(key):
-        arr = np.stack([r[key] for r in rows])
+    def frozen(arr):
+        arr = np.asarray(arr, dtype=float)
         arr.setflags(write=False)
         return arr
 
-    exact = exact_cumulant_flow(kappa, b, steps, orders)
-    exact.setflags(write=False)
+    def stacked(key):
+        return frozen(np.stack([r[key] for r in rows]))
+
+    k_boot = se_boot = None
+    if n_boot:
+        rng = np.random.default_rng(stable_seed("ch1 lattice bootstrap", seed, law, b, steps, n_samples, a))
+        k_boot, se_boot = map(frozen, resampled_kstats(np.stack(sums, axis=1), centres, orders, n_boot, rng))
+    exact = frozen(exact_cumulant_flow(kappa, b, steps, orders))
     sizes = np.array([n_samples * b ** (steps - ell) for ell in range(steps + 1)])
     sizes.setflags(write=False)
     return FlowResult(law, b, steps, n_samples, orders, sizes, stacked("k"), stacked("se"), exact,
                       stacked("skewness"), stacked("skewness_se"), stacked("excess_kurtosis"),
-                      stacked("excess_kurtosis_se"), tuple(r["law"] for r in rows))
+                      stacked("excess_kurtosis_se"), tuple(empirical), k_boot, se_boot, a)
 
 
-def measure_flows(settings: FlowSettings, *, seed: int = 0, device="cpu") -> dict[str, FlowResult]:
-    """:func:`measure_flow` for every law of ``settings``: ``{law: FlowResult}``."""
-    return {law: measure_flow(law, settings.b, settings.steps, settings.n_samples, seed=seed,
-                              device=device, orders=settings.orders) for law in settings.laws}
+def measure_flows(settings: FlowSettings, *, seed: int = 0, device="cpu", field_exponent: float = 0.5,
+                  histograms: bool = True) -> dict[str, FlowResult]:
+    """:func:`measure_flow` for every law of ``settings`` (with its ``n_boot`` lattice resamples):
+    ``{law: FlowResult}``."""
+    return {law: measure_flow(law, settings.b, settings.steps, settings.n_samples, seed=seed, device=device,
+                              orders=settings.orders, n_boot=settings.n_boot, field_exponent=field_exponent,
+                              histograms=histograms) for law in settings.laws}
 
 
-def exponent_table(results: dict[str, FlowResult], orders: Sequence[int] = FIT_ORDERS, *, snr_min: float = 3.0):
-    r"""Fitted RG exponents :math:`y_n` against :math:`1-n/2`, one row per (law, n) whose exact
-    :math:`\kappa_n` is non-zero: a pandas DataFrame with columns ``law, n, y_fit, y_se, y_exact,
-    z, lam_fit, lam_exact, points``, where ``z = (y_fit - y_exact) / y_se``."""
-    import pandas as pd
-
-    rows = []
-    for law, res in results.items():
-        for n in orders:
-            j = res.column(n)
-            kappa = res.exact[0, j]
-            if not np.isfinite(kappa) or kappa == 0:
-                continue
-            fit = fit_exponent(res.ell, res.k[:, j], res.se[:, j], res.b, snr_min=snr_min)
-            y_exact = 1 - n / 2
-            rows.append({"law": law, "b": res.b, "n": n, "y_fit": fit.y, "y_se": fit.y_se, "y_exact": y_exact,
-                         "z": (fit.y - y_exact) / fit.y_se, "lam_fit": fit.lam, "lam_exact": res.b**y_exact,
-                         "points": fit.n_points})
-    return pd.DataFrame(rows, columns=["law", "b", "n", "y_fit", "y_se", "y_exact", "z", "lam_fit", "lam_exact",
-                                       "points"])
-
-
-def zero_cumulant_z(results: dict[str, FlowResult]) -> np.ndarray:
-    """``k / se`` for every (law, step, order) whose exact cumulant vanishes (the mean, odd orders of
-    symmetric laws, all orders >= 3 of the Gaussian): these should look like standard normal draws."""
-    out = []
-    for res in results.values():
-        zero = res.exact == 0
-        out.append((res.k / res.se)[zero])
-    return np.concatenate(out) if out else np.zeros(0)
-
-
-def combine_exponents(table):
-    r"""Per order ``n``, the inverse-variance weighted mean of the fitted exponents over laws:
-    a DataFrame with ``n, y_fit, y_se, y_exact, z, laws`` (``z`` in units of the combined error)."""
-    import pandas as pd
-
-    rows = []
-    for n, grp in table.dropna(subset=["y_fit", "y_se"]).groupby("n"):
-        w = 1.0 / grp.y_se.to_numpy() ** 2
-        y = float(np.sum(w * grp.y_fit.to_numpy()) / np.sum(w))
-        se = float(1.0 / math.sqrt(np.sum(w)))
-        y_exact = 1 - n / 2
-        rows.append({"n": int(n), "y_fit": y, "y_se": se, "y_exact": y_exact, "z": (y - y_exact) / se,
-                     "laws": len(grp)})
-    return pd.DataFrame(rows, columns=["n", "y_fit", "y_se", "y_exact", "z", "laws"])
-
-
-def combined_exponent(results: dict[str, FlowResult], n: int, *, snr_min: float = 3.0) -> tuple[float, float]:
-    """``(y, se)``: the exponent of order ``n`` fitted per law and combined over the laws whose
-    :math:`\\kappa_n` is non-zero (:func:`exponent_table`, :func:`combine_exponents`); ``(nan, nan)``
-    when none is."""
-    comb = combine_exponents(exponent_table(results, orders=(n,), snr_min=snr_min))
-    if comb.empty:
-        return math.nan, math.nan
-    return float(comb.y_fit.iloc[0]), float(comb.y_se.iloc[0])
-
-
-# --------------------------------------------------------------------------------------------
-# the chapter's verdicts
-# --------------------------------------------------------------------------------------------
-def fit_check(table) -> dict:
-    """The exponent fits against the exact :math:`y_n`: ``n_fits``, ``max_z`` (the largest
-    :math:`|z|`, nan without fits) and ``ok`` (every :math:`|z|` below :data:`FIT_Z_MAX`)."""
-    if not len(table):
-        return {"n_fits": 0, "max_z": float("nan"), "ok": False}
-    max_z = np.max(np.abs(table.z))
-    return {"n_fits": int(len(table)), "max_z": float(max_z), "ok": bool(max_z < FIT_Z_MAX)}
-
-
-def zero_cumulant_check(z: np.ndarray) -> dict:
-    """The estimates of vanishing cumulants in units of their error (:func:`zero_cumulant_z`):
-    ``count``, ``rms``, ``max`` (largest magnitude) and ``ok`` (pure noise: rms below
-    :data:`ZERO_RMS_MAX` and no estimate beyond :data:`ZERO_ABS_MAX`)."""
-    rms = np.sqrt(np.mean(z**2))
-    largest = np.max(np.abs(z))
-    return {"count": int(z.size), "rms": float(rms), "max": float(largest),
-            "ok": bool(rms < ZERO_RMS_MAX and largest < ZERO_ABS_MAX)}
+def measure_control(settings: FlowSettings, *, seed: int = 0, device="cpu") -> dict[str, FlowResult]:
+    """The control flows: the deliberately wrong map :data:`CONTROL_FIELD_EXPONENT` on the lattices of
+    :meth:`FlowSettings.control`, with the same bootstrap (no histograms)."""
+    return measure_flows(settings.control(), seed=seed, device=device, field_exponent=CONTROL_FIELD_EXPONENT,
+                         histograms=False)
 
 
 def one_step_shapes(results: dict[str, FlowResult], laws: Sequence[str], b: int) -> dict:
@@ -329,24 +308,6 @@ def one_step_shapes(results: dict[str, FlowResult], laws: Sequence[str], b: int)
                 "kurt_1_se": float(res.excess_kurtosis_se[1]),
                 "kurt_1_pred": float(get_law(kurt_law).cumulant(4) / b)})
     return out
-
-
-def block_size_eigenvalues(by_b: dict[int, dict[str, FlowResult]], n: int = 4) -> dict[int, tuple[float, float]]:
-    r"""``{b: (lambda_n, se)}``: the eigenvalue :math:`\lambda_n=b^{y_n}` from the combined exponent
-    (:func:`combined_exponent`) of each block size's flows, with its propagated error."""
-    out = {}
-    for bb, results in by_b.items():
-        y, se = combined_exponent(results, n)
-        out[bb] = (float(bb**y), float(bb**y * np.log(bb) * se))
-    return out
-
-
-def eigenvalue_table(lam: dict[int, tuple[float, float]]):
-    """:func:`block_size_eigenvalues` as a DataFrame against the exact :math:`1/b` (for n = 4)."""
-    import pandas as pd
-
-    return pd.DataFrame({"b": list(lam), "fitted lambda_4": [v[0] for v in lam.values()],
-                         "error": [v[1] for v in lam.values()], "exact 1/b": [1 / bb for bb in lam]})
 
 
 def cumulant_map_check(cmap: dict, order: int) -> bool:

@@ -12,6 +12,8 @@ k-statistics in power sums, exact                      K2-K3, K4, K6-K7         
 central sample moments (numpy / torch, float64)        --                          ``sample_moments``
 k-statistics and standard errors, skewness, kurtosis   K1-K7                       ``estimators``
 block map, flows, lattices, exact flow, exponent fit   1.1, 1.3, 1.4               ``blockmap``
+bootstrap over whole lattices (every level, one        1.4 (its errors)            ``lattice_bootstrap``
+resample), exponent fits per resample
 closed forms with sympy (CGF, eigenvalues, Hermite     1.2-1.6                     ``closed_forms``
 eigenfunctions, k-statistic formulas)
 =====================================================  ==========================  ===============
@@ -27,9 +29,11 @@ import importlib
 from .laws import LAWS, TRAIN_LAWS, BaseLaw, EmpiricalLaw, bernoulli, empirical_law, get_law, unseen_laws
 from .conversions import cumulants_to_moments, moments_to_cumulants
 from .estimators import (KSTAT_MAX_ORDER, SE_METHODS, cumulant_summary, excess_kurtosis, kstat, kstat_se, kstats,
-                     skewness, standardised_cumulant)
+                         kstats_from_moments, skewness, standardised_cumulant, summary_from_moments)
 from .blockmap import (EigenFit, block_map, check_block_size, check_lattice, exact_cumulant_flow, fit_exponent,
-                       nearest_steps, rg_flow, sample_lattice)
+                       fit_points, nearest_steps, rg_flow, sample_lattice)
+from .lattice_bootstrap import (bootstrap_se, exponent_replicates, group_sums, lattice_power_sums,
+                                moments_from_sums, resample_counts, resampled_kstats, unit_group)
 
 
 def __getattr__(name: str):
@@ -43,7 +47,9 @@ __all__ = [
     "LAWS", "TRAIN_LAWS", "BaseLaw", "EmpiricalLaw", "bernoulli", "empirical_law", "get_law", "unseen_laws",
     "cumulants_to_moments", "moments_to_cumulants",
     "KSTAT_MAX_ORDER", "SE_METHODS", "cumulant_summary", "excess_kurtosis", "kstat", "kstat_se", "kstats",
-    "skewness", "standardised_cumulant",
+    "skewness", "standardised_cumulant", "kstats_from_moments", "summary_from_moments",
     "EigenFit", "block_map", "check_block_size", "check_lattice", "exact_cumulant_flow", "fit_exponent",
-    "nearest_steps", "rg_flow", "sample_lattice",
+    "fit_points", "nearest_steps", "rg_flow", "sample_lattice",
+    "bootstrap_se", "exponent_replicates", "group_sums", "lattice_power_sums", "moments_from_sums",
+    "resample_counts", "resampled_kstats", "unit_group",
 ]

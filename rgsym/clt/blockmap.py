@@ -143,6 +143,14 @@ class EigenFit:
     dof: int
 
 
+def fit_points(values, ses, snr_min: float = 3.0) -> np.ndarray:
+    r"""The levels :func:`fit_exponent` uses: finite, non-zero and :math:`|k|\ge` ``snr_min`` se
+    (a boolean mask shaped like ``values``)."""
+    v = np.asarray(values, dtype=float)
+    se = np.asarray(ses, dtype=float)
+    return np.isfinite(v) & np.isfinite(se) & (np.abs(v) >= snr_min * se) & (v != 0)
+
+
 def fit_exponent(steps, values, ses, b, *, snr_min: float = 3.0) -> EigenFit:
     r"""Weighted least-squares fit of :math:`\log|k(l)|` against :math:`l` for the RG exponent
     :math:`y` in :math:`\kappa(l)\propto b^{ly}`.
@@ -158,7 +166,7 @@ def fit_exponent(steps, values, ses, b, *, snr_min: float = 3.0) -> EigenFit:
     se = np.asarray(ses, dtype=float)
     if not (ell.shape == v.shape == se.shape) or ell.ndim != 1:
         raise ValueError("steps, values and ses must be 1-d and of equal length")
-    ok = np.isfinite(v) & np.isfinite(se) & (np.abs(v) >= snr_min * se) & (v != 0)
+    ok = fit_points(v, se, snr_min)
     n = int(ok.sum())
     if n < 2:
         return EigenFit(math.nan, math.nan, math.nan, math.nan, math.nan, n, math.nan, 0)

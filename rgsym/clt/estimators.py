@@ -26,7 +26,8 @@ from .kstat_formulas import (KSTAT_MAX_ORDER, central_terms, check_count, check_
 from .sample_moments import central_moments, finish, is_torch, stack, validated
 
 __all__ = ["KSTAT_MAX_ORDER", "SE_METHODS", "kstat", "kstat_se", "kstats", "standardised_cumulant",
-           "cumulant_summary", "skewness", "excess_kurtosis"]
+           "cumulant_summary", "kstats_from_moments", "summary_from_moments",
+           "summary_moment_order", "skewness", "excess_kurtosis"]
 
 
 def _prod_moments(m, mono, ones):
@@ -187,7 +188,37 @@ def cumulant_summary(x, orders: Iterable[int] | int = 6, *, method: str = "exact
     orders = _orders(orders)
     x = validated(x)
     N = check_count(x.shape[-1], max(max(orders), 4))
-    mean, m = central_moments(x, max(2 * max(orders), 8))
+    mean, m = central_moments(x, summary_moment_order(orders))
+    return summary_from_moments(mean, m, N, orders, method=method)
+
+
+def summary_moment_order(orders) -> int:
+    r"""The highest central moment :func:`summary_from_moments` needs for ``orders``: :math:`\max(2K, 8)`."""
+    return max(2 * max(_orders(orders)), 8)
+
+
+def kstats_from_moments(mean, m, N: int, orders: Iterable[int] | int = 6, *, method: str = "exact"):
+    r""":func:`kstats` (values and standard errors) from the mean (shape ``(...)``) and the central
+    moments ``m`` (shape ``(..., R + 1)`` with :math:`R\ge 2K`) of samples of ``N`` values each:
+    ``(values, ses)``, each of shape ``(..., len(orders))``."""
+    check_choice("standard-error method", method, SE_METHODS)
+    orders = _orders(orders)
+    N = check_count(N, max(orders))
+    if m.shape[-1] <= 2 * max(orders):
+        raise ValueError(f"need central moments up to order {2 * max(orders)}, got {m.shape[-1] - 1}")
+    values = stack([mean if n == 1 else _kstat_from_moments(m, n, N) for n in orders])
+    return values, stack([_se(m, n, N, method) for n in orders])
+
+
+def summary_from_moments(mean, m, N: int, orders: Iterable[int] | int = 6, *, method: str = "exact") -> dict:
+    r""":func:`cumulant_summary` from the mean (shape ``(...)``) and central moments ``m`` (shape
+    ``(..., R + 1)``, :math:`R\ge` :func:`summary_moment_order`) of samples of ``N`` values each -- e.g.
+    pooled from per-lattice power sums (:mod:`.lattice_bootstrap`)."""
+    check_choice("standard-error method", method, SE_METHODS)
+    orders = _orders(orders)
+    N = check_count(N, max(max(orders), 4))
+    if m.shape[-1] <= summary_moment_order(orders):
+        raise ValueError(f"need central moments up to order {summary_moment_order(orders)}, got {m.shape[-1] - 1}")
     out = {
         "k": stack([mean if n == 1 else _kstat_from_moments(m, n, N) for n in orders]),
         "se": stack([_se(m, n, N, method) for n in orders]),
