@@ -24,6 +24,20 @@ PACKAGE = "rgsym"
 _ROOT = Path(__file__).resolve().parent
 
 
+_PARSED: dict = {}
+"""SHA-1 of a file's bytes -> (tree, normalised code): each version of a file is parsed once per process."""
+
+
+def _parsed(f: Path) -> tuple[ast.Module, str]:
+    raw = f.read_bytes()
+    key = hashlib.sha1(raw).hexdigest()
+    hit = _PARSED.get(key)
+    if hit is None:
+        text = raw.decode()
+        hit = _PARSED[key] = (ast.parse(text, filename=str(f)), normalised_code(text, str(f)))
+    return hit
+
+
 class CodeIndex:
     """The rgsym sources under one package folder (default: this installed package), parsed once.
 
@@ -83,7 +97,7 @@ class CodeIndex:
         """The rgsym modules that module ``name`` imports directly (sorted)."""
         if name not in self._imports:
             f = self.module_file(name)
-            tree = ast.parse(f.read_text(), filename=str(f))
+            tree = _parsed(f)[0]
             deps = self._targets(name, tree)
             if f.name == "__init__.py":
                 deps |= self._lazy_targets(name, tree)
@@ -119,8 +133,7 @@ class CodeIndex:
     def normalised_source(self, name: str) -> str:
         """:func:`normalised_code` of the rgsym module ``name``."""
         if name not in self._code:
-            f = self.module_file(name)
-            self._code[name] = normalised_code(f.read_text(), str(f))
+            self._code[name] = _parsed(self.module_file(name))[1]
         return self._code[name]
 
     def code_hash(self, *names: str, closure: bool = True) -> str:
