@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from rgsym.chapters import ch5_gnn_propagation as c5
+from rgsym.chapters import ch5_scaling as sc
 from rgsym.chapters.ch5_gnn_propagation import first_failures, layerwise_comparison, order_budget
 from rgsym.nets.gnn import EnsembleGNN
 
@@ -58,40 +59,57 @@ def _budget(rows):
     return pd.DataFrame(rows, columns=["kind", "order", "verdict", "ratio"])
 
 
-def test_budget_summary_and_c4_verdict_on_synthetic_tables():
+def test_budget_summary_and_division_criterion_with_its_control():
     good = _budget([("activation", 3, "creates", 3.0), ("activation", 4, "creates", 3.0),
                     ("activation", 3, "removes", 0.3), ("message passing", 3, "removes", 0.2),
                     ("message passing", 4, "keeps", 1.0), ("readout", 3, "removes", 0.1),
                     ("readout", 4, "removes", 0.1), ("readout", 4, "keeps", 1.0), ("activation", 1, "keeps", 1.0)])
-    count, division, g = c5.budget_summary(good)
-    assert division and g["division_ok"] == "are consistent with"
+    count, g = c5.budget_summary(good)
     assert (g["act_create"], g["act_remove"], g["act_n"], g["mp_remove"], g["mp_create"], g["mp_n"],
             g["ro_remove"], g["ro_n"]) == (2, 1, 3, 1, 0, 2, 2, 3)
-    assert g["act_ratio"] == pytest.approx(3.0) and g["mp_ratio"] == pytest.approx(np.sqrt(0.2))
-    assert list(count.columns) == list(c5.VERDICTS)
-    # the readout must remove in MORE than half of its stages: exactly half fails
-    half = _budget([("activation", 3, "creates", 3.0), ("readout", 3, "removes", 0.1), ("readout", 4, "keeps", 1.0)])
-    assert not c5.budget_summary(half)[1]
-    # message passing that creates more than it removes fails the division
-    mp = _budget([("activation", 3, "creates", 3.0), ("message passing", 3, "creates", 3.0),
-                  ("readout", 3, "removes", 0.1)])
-    assert not c5.budget_summary(mp)[1]
-    parts, g = c5.c4_verdict(True, True, division)
-    assert list(parts) == list(c5.C4_PARTS) and g == {"c4_n": 3, "c4_parts": 3, "c4": "supported"}
-    assert c5.c4_verdict(True, False, False)[1]["c4"] == "partly supported"
-    assert c5.c4_verdict(False, False, False)[1] == {"c4_n": 0, "c4_parts": 3, "c4": "not supported"}
+    sh = sc.division_shares(good)
+    assert sh["act_create_share"] == pytest.approx(2 / 3) and sh["sum_remove_share"] == pytest.approx(3 / 5)
+    assert sc.division_holds(sh)
+    keeps = _budget([("activation", 3, "keeps", 1.0), ("message passing", 3, "keeps", 1.0), ("readout", 3, "keeps", 1.0)])
+    assert not sc.division_holds(sc.division_shares(keeps))  # a linear control keeps everything: fails
 
 
-def test_linear_and_main_summaries_use_the_rms_pass_mark():
-    z = pd.DataFrame({"z": [1.0, -1.0, 3.5, 0.0], "rel": [0.1, 0.2, 0.3, 0.4], "law": ["gaussian"] * 2 + ["exponential"] * 2})
-    agree, g = c5.linear_summary(z)
-    assert agree and g["lin_n"] == 4 and g["lin_within"] == 0.75 and g["lin_ok"] == "agrees"
-    assert g["lin_rms"] == pytest.approx(np.sqrt((1 + 1 + 3.5 ** 2) / 4))
-    assert not c5.linear_summary(z.assign(z=z.z * 2))[0]  # rms 3.6 > RMS_Z_PASS
-    assert c5.heavy_laws(("gaussian", "uniform", "exponential", "laplace")) == ["exponential", "laplace"]
-    agree, g = c5.main_summary(z, ("gaussian", "exponential"), ["exponential"])  # light = gaussian rows only
-    assert agree and g["main_rms_light"] == 1.0 and g["light_laws"] == "gaussian" and g["heavy_laws"] == "exponential"
-    assert g["main_rel_light"] == pytest.approx(0.15) and g["main_conclusion"].startswith("The extension")
+def _synthetic_rows(bias, units=6, sizes=(2**10, 2**12, 2**14), feats=200, seed=0):
+    """Rows with pure n^-1/2 noise (bias 0) or a constant bias in per-sample units."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for u in range(units):
+        for n in sizes:
+            z = rng.standard_normal(feats) + bias * np.sqrt(n)
+            rows.append(pd.DataFrame({"net_kind": "nonlinear", "law": "x", "order": 3, "unit": f"u{u}", "n": n,
+                                      "z": z, "delta": z / np.sqrt(n)}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_slope_fit_on_noise_and_on_a_bias():
+    s, se = sc.fit_slope([1, 4, 16], [1, 0.5, 0.25])
+    assert s == pytest.approx(-0.5) and se == pytest.approx(0.0, abs=1e-12)
+    noise = sc.cell_table(_synthetic_rows(0.0)).iloc[0]
+    assert abs(noise.slope + 0.5) < 0.1 and noise.slope_lo > -0.75 and noise.slope_hi < -0.25
+    assert sc.cell_word(noise) == "agrees (noise-like)"
+    biased = sc.cell_table(_synthetic_rows(0.1)).iloc[0]
+    assert biased.slope > -0.25
+    assert sc.cell_word(biased) == "does not shrink like noise: a bias"
+    assert not sc.law_verdicts(sc.cell_table(_synthetic_rows(0.1))).agrees.iloc[0]
+
+
+def test_c4_verdict_on_synthetic_tables():
+    good = {"act_create_share": 0.8, "sum_remove_share": 0.7}
+    ctrl = {"act_create_share": 0.0, "sum_remove_share": 0.1}
+    rows = _synthetic_rows(0.0)
+    cells = sc.cell_table(rows)
+    v = sc.verdict_c4(cells, good, ctrl)
+    assert v.holds and v.word == "supported" and v.margin > 0
+    assert not sc.verdict_c4(sc.cell_table(_synthetic_rows(0.1)), good, ctrl).holds  # a bias fails
+    assert not sc.verdict_c4(cells, {"act_create_share": 0.8, "sum_remove_share": 0.2}, ctrl).holds
+    assert not sc.verdict_c4(cells, good, good).holds  # a control that passes makes it no evidence
+    big = sc.cell_table(rows.assign(z=rows.z * 3))  # SEs three times too small
+    assert not sc.verdict_c4(big, good, ctrl).holds
 
 
 def test_chapter5_settings_validate():

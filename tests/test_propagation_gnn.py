@@ -173,3 +173,68 @@ def test_bad_arguments_are_rejected():
     assert points(2) == ["h0", "z1", "h1", "z2", "h2", "out"]
 
 
+
+
+# -- exact references and valid standard errors (rgsym.propagation.gnn_reference) -------------------
+from rgsym.propagation.gnn_reference import (dense_features, exact_kstat_se, reference_node_cumulants,  # noqa: E402
+                                             sample_node_kstats, site_rule)
+
+
+@pytest.mark.parametrize("law", ["gaussian", "rademacher", "exponential", "laplace"])
+def test_reference_of_a_linear_gnn_equals_the_closed_form(law):
+    m = gnn(width=3, depth=2, activation="identity", symmetry="broken", edges="block+nn")
+    ref = closed_form_linear(m, law, 4)
+    table = reference_node_cumulants(m, law, order=4)
+    for p, want in ref.items():
+        got = table[table.point == p].sort_values(["node", "channel", "order"])["value"].to_numpy()
+        np.testing.assert_allclose(got, want.numpy().reshape(-1), rtol=1e-8, atol=1e-10)
+
+
+def test_reference_of_a_quadratic_gnn_equals_exact_propagation():
+    m = gnn(width=2, depth=2, activation="quadratic", symmetry="broken", edges="block")
+    for law in ("rademacher", "uniform", "bimodal"):
+        ex = predict_node_cumulants(m, law, order=6)
+        ref = reference_node_cumulants(m, law, order=6)
+        np.testing.assert_allclose(ref.value, ex.value, rtol=1e-7, atol=1e-9)
+
+
+def test_site_rule_matches_the_law_moments():
+    for law in ("exponential", "laplace", "bimodal", "uniform"):
+        x, w = site_rule(law, 6)
+        kap = get_law(law).cumulants(6)
+        from rgsym.clt import moments_to_cumulants
+        got = moments_to_cumulants([float((w * x ** k).sum()) for k in range(1, 7)])
+        np.testing.assert_allclose(got, kap, rtol=1e-9, atol=1e-9)
+    x, w = site_rule("rademacher", 8)
+    assert x.shape[1] == 2  # a two-point law is enumerated
+
+
+def test_exact_kstat_se_closed_form_for_gaussian_features():
+    N = 1000
+    kap = np.array([[0.3, 2.0, 0, 0, 0, 0, 0, 0]])
+    se = exact_kstat_se(kap, N, 4)[0]
+    assert se[0] == pytest.approx(np.sqrt(2.0 / N))
+    assert se[1] == pytest.approx(np.sqrt(2 * 2.0 ** 2 / (N - 1)))
+    # Var k3 of a Gaussian = 6 N sigma^6 / ((N-1)(N-2))
+    assert se[2] == pytest.approx(np.sqrt(6 * N * 8.0 / ((N - 1) * (N - 2))))
+    with pytest.raises(ValueError, match=">= 8"):
+        exact_kstat_se(kap[:, :6], N, 4)
+
+
+def test_exact_se_is_the_spread_of_kstats():
+    # first-layer features of a quadratic GNN: the spread of k_4 over independent runs matches the exact SE
+    m = gnn(width=2, depth=1, activation="quadratic", symmetry="broken", edges="block")
+    ref = reference_node_cumulants(m, "uniform", order=8)
+    kap = ref[ref.point == "h1"].pivot_table(index=["node", "channel"], columns="order", values="value")
+    se = exact_kstat_se(kap.to_numpy(), 2**10, 4)[:, 3]
+    ks = np.stack([sample_node_kstats(m, "uniform", n_samples=2**10, seed=s).query("point == 'h1' and order == 4")
+                   .sort_values(["node", "channel"]).value.to_numpy() for s in range(200)])
+    ratio = ks.std(0) / se
+    assert np.all((ratio > 0.8) & (ratio < 1.25)), ratio
+
+
+def test_dense_features_equal_message_passing():
+    m = gnn(width=2, depth=2, activation="tanh", symmetry="shared+odd", edges="block+nn")
+    s = torch.randn(5, 4, dtype=D64)
+    f = dense_features(m, s)  # checks itself against the GNN's forward pass
+    torch.testing.assert_close(f["out"], m(s.unsqueeze(0))[0])

@@ -303,16 +303,15 @@ def measure_node_cumulants(model, law, *, member: int = 0, order: int = 4, n_sam
     r"""Measured cumulants of every node feature: unbiased k-statistics :math:`k_1..k_{\rm order}` and
     their standard errors over ``n_samples`` Monte Carlo lattices of ``n_sites`` i.i.d. sites from ``law``.
 
-    The features are those of :meth:`rgsym.nets.gnn.EnsembleGNN.features` (the plain network :math:`g`),
+    The features are those of :meth:`rgsym.nets.gnn.EnsembleGNN.features` (the plain network :math:`g`;
+    computed by :func:`rgsym.propagation.gnn_reference.dense_features`, checked against it),
     ``out`` is the member's learned step :math:`f(s)` (antisymmetrised where the member is).
     ``se``: ``"delta"`` (the delta-method error of :func:`rgsym.clt.kstats`, from sample moments
     up to order ``2 order``) or ``"batches"`` (the spread of the k-statistics of ``n_batches`` equal
-    batches over :math:`\sqrt{n_\text{batches}}`, which needs no high sample moments and so holds up
-    better for heavy-tailed features). Returns the tidy table of :data:`COLUMNS` plus ``se``.
+    batches over :math:`\sqrt{n_\text{batches}}`). Both rest on sample moments and come out far too small
+    on heavy-tailed features; the exact error is :func:`rgsym.propagation.gnn_reference.exact_kstat_se`. Returns the tidy table of :data:`COLUMNS` plus ``se``.
     """
     from ..clt import kstats
-    from ..nets.gnn import EnsembleGNN
-
     order = as_int("order", order, 1, 8)
     member = _check_member(model, member)
     pts = _check_points(model, which)
@@ -322,24 +321,15 @@ def measure_node_cumulants(model, law, *, member: int = 0, order: int = 4, n_sam
     if se == "batches" and n_samples // n_batches < 2 * order:
         raise ValueError(f"n_samples={n_samples} gives batches of fewer than {2 * order} lattices")
     n = default_sites(model) if n_sites is None else int(n_sites)
-    one = model.member(member)
-    one = EnsembleGNN(one.configs, one.seeds, dtype=torch.float64, context=None,
-                      _raw={k: ([x.double().cpu() for x in v] if isinstance(v, list) else v.double().cpu())
-                            for k, v in one.raw().items()})
+    from .gnn_reference import dense_features
+
     s_all = mc_lattices(law, n_samples, n, seed)
     cols: dict = {p: [] for p in pts}
     for a in range(0, n_samples, chunk):
-        s = s_all[a:a + chunk].unsqueeze(0)
-        zs, hs = one.features(s)
+        f = dense_features(model, s_all[a:a + chunk], member=member, check=a == 0)
         for p in pts:
-            if p == "h0":
-                x = s[0].unsqueeze(-1)
-            elif p == "out":
-                x = one(s)[0].unsqueeze(-1)
-            else:
-                k = int(p[1:])
-                x = zs[k - 1][0] if p[0] == "z" else hs[k][0]
-            cols[p].append(x)
+            width = 1 if p in ("h0", "out") else f[p].shape[1] // n
+            cols[p].append(f[p].reshape(f[p].shape[0], -1, width))
     rows = []
     for p in pts:
         x = torch.cat(cols[p], 0)  # (n_samples, nodes, channels)
