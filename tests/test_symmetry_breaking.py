@@ -3,6 +3,7 @@ deterministic, and scale the initialisation."""
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from rgsym.symmetry import breaking as S
 
@@ -41,3 +42,42 @@ def test_run_breaking_is_cached_deterministic_and_scales_the_init(monkeypatch):
     again = S.run_breaking(spec, progress=False)
     pd.testing.assert_frame_equal(first.traj, again.traj)
     pd.testing.assert_frame_equal(first.members, again.members)
+
+
+def test_symmetric_inits_start_at_relative_distance_eps_and_eps_zero_never_leaves():
+    from rgsym.learn.training import TrainConfig
+
+    with pytest.raises(ValueError, match="sym-<eps>"):
+        S.BreakingSpec(inits=("sym-x",))
+    with pytest.raises(ValueError, match="weight_decay"):
+        S.BreakingSpec(inits=("sym-0.1",), decay_inits=("sym-0.1",))
+    spec = S.BreakingSpec(activations=("relu", "tanh"), symmetries=("free", "tied-hidden"), seeds=(0, 1), width=4,
+                          inits=("small", "sym-0", "sym-0.001", "sym-0.1"), weight_decay=1e-2,
+                          decay_inits=("sym-0.1",), n_eval=64,
+                          train=TrainConfig(steps=40, n_train=64, batch_size=16, log_points=6))
+    res = S.run_breaking(spec, progress=False)
+    m = res.members
+    assert len(m) == 2 * 2 * 2 + 3 * 2 * 2 + 2 * 2  # small: both symmetries; sym arms and decay: free only
+    assert set(m[m.init.str.startswith("sym-")].symmetry) == {"free"}
+    t0 = res.traj[res.traj.step == 0]
+    for eps in (0.001, 0.1):
+        r0 = t0[t0.arm == f"sym-{eps:g}"].r_sym.to_numpy()
+        np.testing.assert_allclose(r0, eps / np.sqrt(1 + eps ** 2), rtol=1e-4)
+    # an exactly symmetric start stays on the subspace (every unit gets the same gradient)
+    assert (res.traj[res.traj.arm == "sym-0"].r_sym <= 1e-6).all()
+    # the decayed arm ends with smaller weights than the same start without decay
+    fin = res.traj[res.traj.step == spec.train.steps].set_index(["arm", "activation", "seed"]).theta_norm
+    assert (fin.loc["sym-0.1+wd"].to_numpy() < fin.loc["sym-0.1"].to_numpy()).all()
+
+
+def test_weight_decay_hook_adds_lambda_theta_per_member():
+    from rgsym.nets.mlp import EnsembleMLP, MLPConfig
+
+    model = EnsembleMLP([MLPConfig(width=3, activation="tanh")] * 3, [0, 1, 2], dtype=torch.float64)
+    lam = torch.tensor([0.0, 0.5, 2.0], dtype=torch.float64)
+    handles = S._add_weight_decay(model, lam)
+    (0.0 * sum(p.sum() for p in model.parameters())).backward()
+    for p in model.parameters():
+        torch.testing.assert_close(p.grad, lam.view(3, *[1] * (p.dim() - 1)) * p.detach())
+    for h in handles:
+        h.remove()

@@ -112,3 +112,56 @@ def test_mlp_apply_is_the_plain_forward_pass_and_antisymmetrises():
     torch.testing.assert_close(S.mlp_apply(layers, torch.tanh, -x, antisymmetrised=True), -odd)
     with pytest.raises(TypeError, match="callable or a tuple"):
         S.mlp_apply(layers, "tanh", x)
+
+
+# ------------------------------------------------------------------ scale-free measures (issue 11)
+def test_scale_free_distances_are_invariant_under_theta_to_c_theta():
+    layers = random_layers(dims=(2, 6, 1), seed=3)
+    base = S.parameter_distances(layers, activation=None)
+    for c in (1e-3, 0.37, 25.0):
+        scaled = S.parameter_distances([(c * W, c * b) for W, b in layers], activation=None)
+        for name in ("r_sym", "r_tied", "n_distinct_rel"):
+            torch.testing.assert_close(scaled[name], base[name], rtol=1e-12, atol=0)
+        torch.testing.assert_close(scaled["d_sym"], c * base["d_sym"], rtol=1e-12, atol=0)
+    assert ((base["r_sym"] > 0) & (base["r_sym"] <= 1)).all()
+    # the absolute count is not scale free: near theta = 0 every unit looks alike
+    tiny = S.parameter_distances([(1e-3 * W, 1e-3 * b) for W, b in layers], activation=None)
+    assert (tiny["n_distinct"] == 1).all() and (tiny["n_distinct_rel"] == base["n_distinct_rel"]).all()
+
+
+def test_hidden_perm_projection_is_the_orthogonal_group_average():
+    layers = random_layers(dims=(3, 5, 4, 1), seed=4)
+    P = S.project_hidden_perm(layers)
+    PP = S.project_hidden_perm(P)
+    for (a, b), (c, d) in zip(P, PP):
+        torch.testing.assert_close(a, c); torch.testing.assert_close(b, d)
+    inner = sum(((W - A) * A).sum(dim=(1, 2)) + ((b - a) * a).sum(dim=1) for (W, b), (A, a) in zip(layers, P))
+    torch.testing.assert_close(inner, torch.zeros(4, dtype=DT), atol=1e-12, rtol=0)
+    # brute force: the average over all permutations of the 5 first-layer units (second layer fixed)
+    import itertools
+    one = random_layers(dims=(2, 4, 1), seed=5)
+    acc = [torch.zeros_like(W) for W, _ in one] + [torch.zeros_like(c) for _, c in one]
+    perms = list(itertools.permutations(range(4)))
+    for p in perms:
+        p = torch.tensor(p)
+        (W1, c1), (W2, c2) = one
+        for i, t in enumerate((W1[:, p], W2[:, :, p], c1[:, p], c2)):
+            acc[i] += t / len(perms)
+    P1 = S.project_hidden_perm(one)
+    for got, want in zip((P1[0][0], P1[1][0], P1[0][1], P1[1][1]), acc):
+        torch.testing.assert_close(got, want)
+    assert (S.hidden_perm_distance(layers) >= S.tied_hidden_distance(layers) - 1e-12).all()
+    assert torch.equal(S.hidden_perm_distance(P), torch.zeros(4, dtype=DT))
+
+
+def test_relative_distinct_count_merges_a_near_pair_at_every_scale():
+    layers = random_layers(E=2, dims=(2, 4, 1), seed=6)
+    W, c = layers[0]
+    W, c = W.clone(), c.clone()
+    rms = torch.cat([W, c.unsqueeze(2)], 2).square().sum(2).mean(1).sqrt()  # (E,)
+    W[:, 1] = W[:, 0] + 0.02 * rms[:, None]  # unit 1 sits 0.02 (relative) from unit 0
+    c[:, 1] = c[:, 0]
+    near = [(W, c), layers[1]]
+    counts = [S.parameter_distances([(k * a, k * b) for a, b in near])["n_distinct_rel"] for k in (1e-3, 1.0, 40.0)]
+    for n in counts:
+        assert torch.equal(n, torch.full((2,), 3.0, dtype=DT))

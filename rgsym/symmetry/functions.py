@@ -8,7 +8,10 @@ map :math:`T_b(s) = b^{-1/2}\sum_i s_i`:
 * eq. (6.6) ``perm_fn``: :math:`\langle |f(s) - f(\sigma s)| \rangle_{s,\sigma}` over the generators
   of :math:`S_b` (a transposition and the cyclic shift; the exact map is permutation invariant);
 * eq. (6.7) ``nonlin``: :math:`\min_{a,\beta}\langle (f(s) - a - \beta\sum_i s_i)^2\rangle_s^{1/2}`, the
-  distance from the best affine map of the block sum (the exact map is :math:`b^{-1/2}\sum_i s_i`).
+  distance from the best affine map of the block sum (the exact map is :math:`b^{-1/2}\sum_i s_i`);
+* the scale-free versions (6.5') ``even_rel`` :math:`= \langle|f(s)+f(-s)|\rangle / \langle|f(s)|+|f(-s)|\rangle`
+  and (6.6') ``perm_rel`` :math:`= \langle|f(s)-f(\sigma s)|\rangle / \langle|f(s)|+|f(\sigma s)|\rangle`, in
+  :math:`[0, 1]` and unchanged under :math:`f \to cf`, with ``f_abs`` :math:`= \langle|f(s)|\rangle`.
 
 ``f`` is any callable mapping blocks ``(E, B, b)`` to ``(E, B)`` (or ``(E, B, 1)``: a lattice model
 such as a GNN applied to one block); every measure returns a tensor of shape ``(E,)``. The size of
@@ -23,7 +26,7 @@ import torch
 
 __all__ = ["FUNCTION_MEASURES", "even_part", "perm_asymmetry", "nonlinear_part", "function_distances"]
 
-FUNCTION_MEASURES = ("even", "perm_fn", "nonlin", "quad_form")
+FUNCTION_MEASURES = ("even", "perm_fn", "nonlin", "quad_form", "even_rel", "perm_rel", "f_abs")
 """The measures of the learned function: (6.5)-(6.7) here and the quadratic form (6.8)."""
 
 
@@ -53,13 +56,26 @@ def _generators(b: int):
     return gens
 
 
-def _even(f: Callable, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return (y + _call(f, -x)).abs().mean(dim=1)
+def _ratio(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
+    """``num / den``, NaN where ``den`` is zero (the zero function has no relative asymmetry)."""
+    return torch.where(den > 0, num / torch.where(den > 0, den, torch.ones_like(den)), torch.full_like(num, float("nan")))
 
 
-def _perm(f: Callable, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    outs = [(y - _call(f, x[..., g.to(x.device)])).abs().mean(dim=1) for g in _generators(x.shape[-1])]
-    return torch.stack(outs).mean(dim=0)
+def _even(f: Callable, x: torch.Tensor, y: torch.Tensor, relative: bool = False):
+    ym = _call(f, -x)
+    even = (y + ym).abs().mean(dim=1)
+    if not relative:
+        return even
+    return even, _ratio(even, (y.abs() + ym.abs()).mean(dim=1))
+
+
+def _perm(f: Callable, x: torch.Tensor, y: torch.Tensor, relative: bool = False):
+    ys = [_call(f, x[..., g.to(x.device)]) for g in _generators(x.shape[-1])]
+    perm = torch.stack([(y - yg).abs().mean(dim=1) for yg in ys]).mean(dim=0)
+    if not relative:
+        return perm
+    den = torch.stack([(y.abs() + yg.abs()).mean(dim=1) for yg in ys]).mean(dim=0)
+    return perm, _ratio(perm, den)
 
 
 def _affine_sum_residual(y: torch.Tensor, S: torch.Tensor) -> torch.Tensor:
@@ -93,10 +109,13 @@ def _function_measures(f: Callable, s: torch.Tensor, E: int):
     """(6.5)-(6.7) and the outputs ``f(s)`` ``(E, B)`` they were computed from."""
     x = _blocks(s, E)
     y = _call(f, x)
-    out = {"even": _even(f, x, y), "perm_fn": _perm(f, x, y), "nonlin": _affine_sum_residual(y, s.sum(dim=1))}
+    (even, even_rel), (perm, perm_rel) = _even(f, x, y, True), _perm(f, x, y, True)
+    out = {"even": even, "perm_fn": perm, "nonlin": _affine_sum_residual(y, s.sum(dim=1)),
+           "even_rel": even_rel, "perm_rel": perm_rel, "f_abs": y.abs().mean(dim=1)}
     return out, y
 
 
 def function_distances(f: Callable, s: torch.Tensor, E: int) -> dict:
-    """The function-space measures (6.5)-(6.7) in one pass (four evaluations of ``f`` at most)."""
+    """The function-space measures (6.5)-(6.7), (6.5') and (6.6') in one pass (four evaluations of ``f``
+    at most)."""
     return _function_measures(f, s, E)[0]

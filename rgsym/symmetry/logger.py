@@ -22,7 +22,8 @@ import torch
 from ..clt.laws import LAWS, get_law, unseen_laws
 from ..validation import as_float, as_int, check_choice
 from .functions import _call, _function_measures
-from .parameters import check_layers, gnn_shared_distance, parameter_distances
+from .gnn_parameters import gnn_shared_distance, gnn_theta_norm
+from .parameters import REL_TOL, check_layers, parameter_distances, relative
 
 __all__ = ["ERROR_MEASURES", "model_facts", "symmetry_measures", "SymmetryLogger"]
 
@@ -59,12 +60,14 @@ def model_facts(model):
     return layers, int(E), (None if acts is None else list(acts)), [bool(a) for a in anti]
 
 
-def symmetry_measures(model, s: torch.Tensor, tol: float = 0.05, *, exact_map: bool = False) -> dict:
+def symmetry_measures(model, s: torch.Tensor, tol: float = 0.05, *, exact_map: bool = False,
+                      rel_tol: float = REL_TOL) -> dict:
     r"""Every measure (6.1)-(6.8) for an ensemble ``model`` on evaluation blocks ``s`` ``(B, b)``.
 
     ``model(x)`` maps blocks ``(E, B, b)`` to ``(E, B)`` (or ``(E, B, 1)``: a lattice model such as a
     GNN applied to one block). Parameter-space measures need ``model.layers()`` (the effective
-    ``(W, c)`` list of an MLP); a GNN (with ``model.effective()``) gets ``d_shared`` (6.9) instead.
+    ``(W, c)`` list of an MLP); a GNN (with ``model.effective()``) gets ``d_shared`` (6.9), its
+    ``theta_norm`` and the scale-free ``r_shared`` = :math:`\Delta_{\rm shared}/\lVert\theta\rVert` instead.
     With ``exact_map=True`` the error ``test_mse`` against :math:`b^{-1/2}\sum_i s_i` on the same
     blocks is added. Returns a dict of ``(E,)`` tensors (NaN where a measure is undefined).
     """
@@ -74,9 +77,12 @@ def symmetry_measures(model, s: torch.Tensor, tol: float = 0.05, *, exact_map: b
         if exact_map:
             out["test_mse"] = (y - s.sum(dim=1) * s.shape[1] ** -0.5).square().mean(dim=1)
         if layers is not None:
-            out.update(parameter_distances(layers, acts, anti, tol))
+            out.update(parameter_distances(layers, acts, anti, tol, rel_tol))
         elif hasattr(model, "effective"):
-            out["d_shared"] = gnn_shared_distance(model.effective())
+            eff = model.effective()
+            out["d_shared"] = gnn_shared_distance(eff)
+            out["theta_norm"] = gnn_theta_norm(eff)
+            out["r_shared"] = relative(out["d_shared"], out["theta_norm"])
     return out
 
 

@@ -21,14 +21,16 @@ Each measure is zero exactly on the subspace of one constrained variant of Chapt
   :math:`u_h = (W^{(k)}_{h,:}, c^{(k)}_h)` of a hidden layer, and the number of distinct units;
 * eq. (6.3) ``d_tied_hidden``: :math:`\big(\sum_{k<K}\sum_h \lVert u_h - \bar u\rVert^2\big)^{1/2}`, the
   distance from the fully symmetric point of hidden-unit permutation symmetry (``tied-hidden``);
+* eq. (6.3') ``d_sym``: :math:`\lVert\theta - P_G\theta\rVert` for the hidden-unit permutation group acting on
+  incoming weights, biases and outgoing weights (the exact group average), and the scale-free ``r_sym``,
+  ``r_tied`` (distance over :math:`\lVert\theta\rVert`) and ``n_distinct_rel`` (relative tolerance :data:`REL_TOL`);
 * eq. (6.4) ``d_odd``: :math:`\big(\sum_k \lVert c^{(k)}\rVert^2\big)^{1/2}`, the distance from the zero-bias
   subspace, which is the :math:`\mathbb Z_2` (``odd``) subspace when :math:`\varphi` is odd (zero for
   an antisymmetrised network, odd for every :math:`\theta`; undefined otherwise);
 * eq. (6.8) ``quad_form``: :math:`\lVert Q\rVert_F` with :math:`Q = \tfrac12\nabla^2 f(0)` the quadratic form
   of the Taylor expansion at the origin, for polynomial activations (for one hidden layer of
   :math:`\varphi(z) = z + \alpha z^2`, :math:`Q = \alpha\sum_h v_h w_h w_h^\top` exactly);
-* eq. (6.9) ``d_shared``: for a GNN ensemble (:mod:`rgsym.nets.gnn`, no ``layers()``), the distance of its
-  position- and edge-type-dependent weights from the ``shared`` (equivariant) subspace.
+* eq. (6.9) ``d_shared``: for a GNN ensemble, in :mod:`rgsym.symmetry.gnn_parameters`.
 
 Also here: :func:`check_layers` and :func:`mlp_apply`, the block map :math:`f(s)` of a ``layers`` list
 (the plain forward pass of :mod:`rgsym.nets.forward`, antisymmetrised on request).
@@ -47,10 +49,17 @@ from ..nets.activations import poly_coefficients as _activation_coeffs
 __all__ = [
     "PARAM_MEASURES", "check_layers", "mlp_apply", "hidden_units", "perm_in_distance",
     "pairwise_unit_distances", "count_distinct_units", "tied_hidden_distance", "odd_distance",
-    "taylor_quadratic_form", "quadratic_form_size", "parameter_distances", "gnn_shared_distance",
+    "taylor_quadratic_form", "quadratic_form_size", "parameter_distances",
+    "REL_TOL", "theta_norm", "project_hidden_perm", "hidden_perm_distance", "relative",
 ]
 
-PARAM_MEASURES = ("d_perm_in", "d_tied_hidden", "d_odd", "pair_dist", "n_distinct", "theta_norm")
+REL_TOL = 0.05
+r"""Relative tolerance of the distinct-unit count (6.2'): units closer than this fraction of the RMS unit
+norm :math:`(H^{-1}\sum_h\lVert u_h\rVert^2)^{1/2}` are one unit, so the count does not change under
+:math:`\theta \to c\theta`."""
+
+PARAM_MEASURES = ("d_perm_in", "d_tied_hidden", "d_odd", "pair_dist", "n_distinct", "theta_norm", "d_sym",
+                  "r_sym", "r_tied", "n_distinct_rel")
 """The parameter-space measures of :func:`parameter_distances` (MLPs)."""
 
 Layers = Sequence[tuple]
@@ -161,17 +170,23 @@ def pairwise_unit_distances(layers: Layers, k: int = 0) -> torch.Tensor:
     return torch.cdist(u, u, compute_mode="donot_use_mm_for_euclid_dist")
 
 
-def count_distinct_units(D: torch.Tensor, tol: float = 0.05) -> torch.Tensor:
+def count_distinct_units(D: torch.Tensor, tol: float | torch.Tensor = 0.05) -> torch.Tensor:
     r"""Number of distinct hidden units given pairwise distances ``D`` of shape ``(E, H, H)``.
 
     Units closer than ``tol`` are linked; the count is the number of connected components of that
     graph (single-linkage clusters), ``(E,)`` as float. ``tol`` is absolute, in the units of the
     weights (the exact map's first-layer weights are of order :math:`b^{-1/2}`), so a network near
-    :math:`\theta = 0` -- the point every symmetry fixes -- has one distinct unit.
+    :math:`\theta = 0` -- the point every symmetry fixes -- has one distinct unit. ``tol`` may also be a
+    tensor ``(E,)`` of per-member tolerances (the relative count of :func:`parameter_distances` passes
+    :data:`REL_TOL` times each member's RMS unit norm).
     """
     if D.dim() != 3 or D.shape[1] != D.shape[2]:
         raise ValueError(f"D must have shape (E, H, H), got {tuple(D.shape)}")
-    if not tol >= 0:
+    if torch.is_tensor(tol):
+        if tol.shape != (D.shape[0],) or bool((tol < 0).any()):
+            raise ValueError(f"per-member tol must have shape ({D.shape[0]},) and be >= 0")
+        tol = tol[:, None, None]
+    elif not tol >= 0:
         raise ValueError(f"tol must be >= 0, got {tol}")
     E, H, _ = D.shape
     adj = D <= tol
@@ -310,12 +325,55 @@ def quadratic_form_size(layers: Layers, activation, antisymmetrised=False) -> to
     return out
 
 
-def parameter_distances(layers: Layers, activation=None, antisymmetrised=False,
-                        tol: float = 0.05) -> dict:
-    r"""All parameter-space measures (6.1)-(6.4) and (6.8) as a dict of ``(E,)`` tensors.
+def theta_norm(layers: Layers) -> torch.Tensor:
+    r""":math:`\lVert\theta\rVert` of all weights and biases of ``layers``, ``(E,)``."""
+    check_layers(layers)
+    return torch.stack([W.square().sum(dim=(1, 2)) + c.square().sum(dim=1) for W, c in layers]).sum(dim=0).sqrt()
 
-    ``pair_dist`` (mean :math:`D_{hh'}` over pairs) and ``n_distinct`` are averaged over the hidden
-    layers; ``theta_norm`` is :math:`\lVert\theta\rVert` of the effective weights. Measures that are
+
+def relative(d: torch.Tensor, norm: torch.Tensor) -> torch.Tensor:
+    r"""A scale-free distance :math:`\Delta/\lVert\theta\rVert` (NaN where :math:`\theta = 0`), ``(E,)``."""
+    return torch.where(norm > 0, d / torch.where(norm > 0, norm, torch.ones_like(norm)), torch.full_like(d, math.nan))
+
+
+def project_hidden_perm(layers: Layers) -> list:
+    r"""Eq. (6.3'): :math:`P_G\theta`, the group average over the permutations of the hidden units of every
+    hidden layer, acting on their incoming weights, biases *and* outgoing weights: :math:`W^{(k)}` is averaged
+    over its rows when layer :math:`k` is hidden and over its columns when layer :math:`k-1` is; :math:`c^{(k)}`
+    over its entries when layer :math:`k` is hidden. Returns a ``layers`` list of the same shapes. The
+    projected network has all hidden units identical, and training never leaves this subspace (every unit
+    gets the same gradient)."""
+    check_layers(layers)
+    K = len(layers)
+    out = []
+    for k, (W, c) in enumerate(layers):
+        if k < K - 1:  # the rows of a hidden layer are its units
+            W = W.mean(dim=1, keepdim=True).expand_as(W)
+            c = c.mean(dim=1, keepdim=True).expand_as(c)
+        if k > 0:  # the columns are the previous hidden layer's units
+            W = W.mean(dim=2, keepdim=True).expand_as(W)
+        out.append((W.clone(), c.clone()))
+    return out
+
+
+def hidden_perm_distance(layers: Layers) -> torch.Tensor:
+    r"""Eq. (6.3'): :math:`\Delta_{\rm sym} = \lVert\theta - P_G\theta\rVert` for the hidden-unit permutation
+    group (:func:`project_hidden_perm`), ``(E,)``; :math:`\Delta_{\rm sym}\ge\Delta_{\rm tied}` (6.3), which
+    leaves out the outgoing weights."""
+    proj = project_hidden_perm(layers)
+    return torch.stack([(W - P).square().sum(dim=(1, 2)) + (c - q).square().sum(dim=1)
+                        for (W, c), (P, q) in zip(layers, proj)]).sum(dim=0).sqrt()
+
+
+def parameter_distances(layers: Layers, activation=None, antisymmetrised=False,
+                        tol: float = 0.05, rel_tol: float = REL_TOL) -> dict:
+    r"""All parameter-space measures (6.1)-(6.4), (6.3') and (6.8) as a dict of ``(E,)`` tensors.
+
+    ``pair_dist`` (mean :math:`D_{hh'}` over pairs) and ``n_distinct`` (absolute tolerance ``tol``) and
+    ``n_distinct_rel`` (relative tolerance ``rel_tol`` times the RMS unit norm) are averaged over the hidden
+    layers; ``theta_norm`` is :math:`\lVert\theta\rVert` of the effective weights; the scale-free distances
+    ``r_sym`` = :math:`\Delta_{\rm sym}/\lVert\theta\rVert` and ``r_tied`` =
+    :math:`\Delta_{\rm tied}/\lVert\theta\rVert` are unchanged by :math:`\theta\to c\theta`. Measures that are
     undefined for a member are NaN (``d_odd`` for a non-odd activation, ``quad_form`` for a
     non-polynomial one; both NaN when ``activation`` is None).
     """
@@ -333,36 +391,19 @@ def parameter_distances(layers: Layers, activation=None, antisymmetrised=False,
     n_hidden = len(layers) - 1
     pair = torch.zeros(E, dtype=ref.dtype, device=ref.device)
     distinct = torch.zeros_like(pair)
+    distinct_rel = torch.zeros_like(pair)
     for k in range(n_hidden):
         D = pairwise_unit_distances(layers, k)
         H = D.shape[1]
         pair = pair + D.sum(dim=(1, 2)) / max(H * (H - 1), 1)
         distinct = distinct + count_distinct_units(D, tol)
+        rms = hidden_units(layers, k).square().sum(dim=2).mean(dim=1).sqrt()
+        distinct_rel = distinct_rel + count_distinct_units(D, rel_tol * rms)
     out["pair_dist"] = pair / max(n_hidden, 1)
     out["n_distinct"] = distinct / max(n_hidden, 1)
-    out["theta_norm"] = torch.stack(
-        [W.square().sum(dim=(1, 2)) + c.square().sum(dim=1) for W, c in layers]
-    ).sum(dim=0).sqrt()
+    out["n_distinct_rel"] = distinct_rel / max(n_hidden, 1)
+    out["theta_norm"] = theta_norm(layers)
+    out["d_sym"] = hidden_perm_distance(layers)
+    out["r_sym"] = relative(out["d_sym"], out["theta_norm"])
+    out["r_tied"] = relative(out["d_tied_hidden"], out["theta_norm"])
     return out
-
-
-def gnn_shared_distance(effective: dict) -> torch.Tensor:
-    r"""Eq. (6.9): distance of a GNN ensemble's parameters from the ``shared`` (permutation-equivariant)
-    subspace, ``(E,)``.
-
-    ``effective`` is :meth:`rgsym.nets.gnn.EnsembleGNN.effective`: root weights, message weights, biases
-    and readout carry a position / edge-type axis (axis 1), and the shared subspace is where they do
-    not depend on it. The projection is the mean over that axis, so
-    :math:`\Delta_{\rm shared}^2 = \sum_X \lVert X - \langle X\rangle_{\rm axis\,1}\rVert^2` over
-    ``root``, ``msg``, ``bias`` (every layer) and ``readout``, in the pairwise form
-    :math:`(2n)^{-1}\sum_{p,q}\lVert X_p - X_q\rVert^2` (exactly zero for tied entries).
-    """
-    tensors = list(effective["root"]) + list(effective["msg"]) + list(effective["bias"]) + [effective["readout"]]
-    E = tensors[0].shape[0]
-    total = torch.zeros(E, dtype=tensors[0].dtype, device=tensors[0].device)
-    for X in tensors:
-        X = X.reshape(E, X.shape[1], -1)
-        n = X.shape[1]
-        diff = X.unsqueeze(2) - X.unsqueeze(1)  # (E, n, n, rest)
-        total = total + diff.square().sum(dim=(1, 2, 3)) / (2 * n)
-    return total.sqrt()
