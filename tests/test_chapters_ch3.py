@@ -91,16 +91,14 @@ def test_prediction_summary_on_a_synthetic_table():
     assert c3.prediction_summary(_pred([0.1, 0.2]))["z3_heavy_share"] == 0.0  # no failures: nothing to share
 
 
-def test_c3_verdict_needs_all_three_parts():
-    good = dict(no_solution=True, free_exact=True, relu_ok=True, checks_ok=True, rho_all=0.8, drift_ratio=2.0)
-    ok = c3.c3_verdict(pred=_pred([0.1] * 95 + [5.0] * 5), **good)
-    assert ok["c3"] and ok["glue"] == {"c3_analytic": "holds", "c3_agree": "holds", "c3_trained": "holds",
-                                       "c3": "supported"}
-    few = c3.c3_verdict(pred=_pred([0.1] * 85 + [5.0] * 15), **good)  # 85 % < C3_WITHIN3_MIN within 3 se
-    assert not few["agree"] and few["glue"]["c3"] == "not supported" and few["analytic"] and few["trained"]
-    assert not c3.c3_verdict(pred=_pred([0.1]), **{**good, "rho_all": 0.4})["agree"]
-    assert not c3.c3_verdict(pred=_pred([0.1]), **{**good, "drift_ratio": float("nan")})["trained"]
-    assert c3.c3_verdict(pred=_pred([0.1]), **{**good, "relu_ok": False})["glue"]["c3_analytic"] == "fails"
+def test_c3_preconditions_each_checked():
+    good = dict(no_solution=True, manifold_impossible=True, floor_derived=True, free_exact=True, relu_ok=True,
+                checks_ok=True, rho_all=0.8, floor_ok=True)
+    assert all(c3.c3_preconditions(pred=_pred([0.1] * 95 + [5.0] * 5), **good).values())
+    few = c3.c3_preconditions(pred=_pred([0.1] * 85 + [5.0] * 15), **good)  # 85 % < C3_WITHIN3_MIN
+    assert not few["predictions agree with Monte Carlo"]
+    assert not c3.c3_preconditions(pred=_pred([0.1]), **{**good, "rho_all": 0.4})["flow errors rank-correlate"]
+    assert not c3.c3_preconditions(pred=_pred([0.1]), **{**good, "floor_ok": False})["floor respected"]
 
 
 def test_fixed_point_summary_tells_the_gaussian_line_from_isolated_points():
@@ -113,3 +111,52 @@ def test_fixed_point_summary_tells_the_gaussian_line_from_isolated_points():
     assert (s["fp_converged"], s["fp_total"], s["n_fp_line"], s["n_fp_iso"]) == (2, 3, 1, 1)
     assert s["fp_line_syms"] == "free" and s["fp_k2_min"] == s["fp_k2_max"] == 0.7 and s["fp_d_max"] == 0.2
     assert c3.fixed_point_summary(pd.DataFrame(), b)["n_fp_line"] == 0
+
+
+def _synthetic(tied_g1, tied_dk3, ctrl_g1=1e-6, n_seeds=6):
+    import pandas as pd
+
+    rows = []
+    for act in ("identity", "quadratic", "tanh"):
+        for seed in range(n_seeds):
+            for sym in ("free", "tied-hidden"):
+                tied = sym == "tied-hidden"
+                g1 = (ctrl_g1 if act == "identity" else tied_g1) if tied else 1e-6
+                dk3 = tied_dk3 if tied and act != "identity" else 1e-3
+                rows.append({"activation": act, "symmetry": sym, "size": "1x2", "task": "gaussian", "seed": seed,
+                             "G1": g1 * (1 + 0.01 * seed), "dk3": dk3, "G1_exact": g1,
+                             "floor": g1 / 2 if tied and act == "quadratic" else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def test_c3_verdict_on_synthetic_tables():
+    from rgsym.chapters import ch3_verdict as cv
+
+    v, pieces = cv.c3_verdict(_synthetic(1e-3, 1e-1), {"ok": True})
+    assert v.holds and pieces["quadratic"].holds and pieces["tanh"].holds
+    assert abs(v.margin - min(math.log10(1e3 / cv.FAIL_FACTOR), math.log10(100 / cv.DRIFT_FACTOR),
+                              math.log10(cv.FLOOR_GAP / 2))) < 0.01
+    v, pieces = cv.c3_verdict(_synthetic(1e-3, 1e-4), {"ok": True})  # the drift reverses
+    assert not v.holds and not pieces["tanh"].holds
+    v, _ = cv.c3_verdict(_synthetic(1e-3, 1e-1, ctrl_g1=1e-3), {"ok": True})  # the control passes too
+    assert not v.holds
+    v, _ = cv.c3_verdict(_synthetic(1e-3, 1e-1), {"ok": False})  # a failed precondition
+    assert not v.holds and "FAILS" in v.notes
+
+
+def test_streamed_monte_carlo_equals_kstats_of_the_same_draws():
+    import torch
+
+    from rgsym.clt import get_law, kstats
+    from rgsym.nets.mlp import EnsembleMLP, MLPConfig
+    from rgsym.propagation.ensembles import measure_cumulants
+
+    model = EnsembleMLP([MLPConfig(b=2, width=4, depth=1, activation="tanh", symmetry="odd"),
+                         MLPConfig(b=2, width=4, depth=1, activation="quadratic", symmetry="odd")], [0, 1])
+    k, se = measure_cumulants(model, "laplace", 3000, seed=5, chunk=512)
+    g = torch.Generator().manual_seed(5)
+    xs = [get_law("laplace").sample((2, min(512, 3000 - s), 2), g, dtype=torch.float32) for s in range(0, 3000, 512)]
+    with torch.no_grad():
+        y = model(torch.cat(xs, 1)).double()
+    k0, se0 = kstats(y, 4)
+    assert torch.allclose(k, k0, rtol=1e-6, atol=1e-9) and torch.allclose(se, se0, rtol=1e-6, atol=1e-9)

@@ -24,7 +24,7 @@ the analytic account in sympy (eqs. 3.9-3.14)                 :mod:`.analytic` (
 Importing this package loads neither sympy nor torch_geometric; import :mod:`rgsym.propagation.gnn`
 and :mod:`rgsym.propagation.analytic` explicitly.
 """
-from .ensembles import (MemberPrediction, gaussian_truncation, learned_eigenvalues, measure_cumulants,
+from .ensembles import (MC_CHUNK, MemberPrediction, MissingCumulantError, existing_order, gaussian_truncation, growth_degree, learned_eigenvalues, measure_cumulants,
                         measure_flow, predict_cumulants, predict_flow)
 from .flows import FixedPoint, cumulant_flow, cumulant_map, exact_flow, flow_fixed_point, flow_jacobian
 from .hermite import GH_NODES, gaussian_activation, hermite_coefficients
@@ -49,6 +49,7 @@ __all__ = [
     "partition_terms", "activation_terms",
     "affine_cumulants", "polynomial_activation_cumulants", "truncated_activation_cumulants",
     "cumulant_map", "cumulant_flow", "exact_flow", "flow_jacobian", "FixedPoint", "flow_fixed_point",
+    "MC_CHUNK", "MissingCumulantError", "growth_degree", "existing_order",
     "MemberPrediction", "predict_cumulants", "gaussian_truncation", "measure_cumulants", "predict_flow",
     "measure_flow", "learned_eigenvalues",
 ]

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..clt import get_law, kstats
-from ..validation import as_int
+from ..validation import as_int, check_choice
 from .flows import flow_jacobian
 from .inputs import law_inputs
 from .methods import propagate, required_input_order
@@ -37,46 +37,90 @@ def _groups_with_models(model):
     return out
 
 
+class MissingCumulantError(ValueError):
+    """An output cumulant that does not exist: the network's output lacks the moment (heavy-tailed inputs)."""
+
+
 @dataclass
 class MemberPrediction:
     """Per-member predictions of :func:`predict_cumulants`: ``kappa`` and ``error`` ``(E, order)``,
-    ``methods`` (one name per member: ``'exact'`` or ``'quadrature(m)'``)."""
+    ``methods`` (one name per member: ``'exact'`` or ``'quadrature(m)'``), ``exists`` ``(E, order)``
+    (False where the output cumulant is infinite or undefined; ``kappa`` is NaN there) and ``reasons``
+    (one sentence per member with excluded orders, else ``''``)."""
     kappa: torch.Tensor
     error: torch.Tensor
     methods: list
+    exists: torch.Tensor | None = None
+    reasons: list | None = None
 
 
-def predict_cumulants(model, law, order: int = 4, *, nodes: int = 10) -> MemberPrediction:
+def growth_degree(sub, act) -> int:
+    r"""The degree :math:`D` with :math:`|f(s)| = O(|s|^D)`: the total polynomial degree for polynomial
+    activations, 1 for every other activation of :mod:`rgsym.nets.activations` (bounded or of linear
+    growth). The output cumulant :math:`\kappa'_n` needs :math:`E|s|^{Dn} < \infty`."""
+    return required_input_order(sub, 1) if poly_coefficients(act) is not None else 1
+
+
+def existing_order(degree: int, law, order: int) -> int:
+    r"""Highest :math:`n \le` ``order`` whose output cumulant exists for a network of growth degree
+    ``degree`` on i.i.d. sites of ``law``: :math:`D n <` ``law.max_order`` (Student-t(:math:`\nu`) has
+    moments only of order :math:`<\nu`)."""
+    law = get_law(law)
+    n = int(order)
+    while n >= 1 and degree * n >= law.max_order:
+        n -= 1
+    return n
+
+
+def predict_cumulants(model, law, order: int = 4, *, nodes: int = 10, missing: str = "raise") -> MemberPrediction:
     r"""Output cumulants of every member of a trained ensemble for i.i.d. sites of ``law`` (eq. 3.4/3.7).
 
-    Polynomial activations are propagated exactly when the law has finite cumulants up to the order
-    needed (error 0); otherwise, and for every other activation, the ``nodes``-point moment-matched
-    rule is used (fewer nodes where the law's cumulants run out, e.g. Student-t), with the error
-    estimated as the change from :math:`m-1` to :math:`m` nodes."""
+    Polynomial activations are propagated exactly (error 0); every other activation through the
+    ``nodes``-point moment-matched rule (fewer nodes where the law's cumulants run out, e.g. Student-t),
+    with the error estimated as the change from :math:`m-1` to :math:`m` nodes. An output cumulant
+    :math:`\kappa'_n` of a network of growth degree :math:`D` (:func:`growth_degree`) needs input moments
+    up to :math:`Dn`; where the law lacks them (:func:`existing_order`) it does not exist, and is never
+    approximated: ``missing='raise'`` raises a :class:`MissingCumulantError`, ``missing='exclude'``
+    returns NaN there with ``exists`` False and the reason in ``reasons``."""
     law = get_law(law)
     order = as_int("order", order, 1)
+    check_choice("missing", missing, ("raise", "exclude"))
     E = getattr(model, "n_members", None) or as_networks(model)[0][1].n_members
-    kappa = torch.zeros(E, order, dtype=DTYPE)
+    kappa = torch.full((E, order), float("nan"), dtype=DTYPE)
     error = torch.zeros(E, order, dtype=DTYPE)
-    methods = [""] * E
+    exists = torch.ones(E, order, dtype=torch.bool)
+    methods, reasons = [""] * E, [""] * E
     for idx, sub, act in _groups_with_models(model):
         t = torch.tensor(idx)
         b = as_networks(sub)[0][1].b
-        need = required_input_order(sub, order) if poly_coefficients(act) is not None else math.inf
-        if need < law.max_order:
-            pr = propagate(sub, law_inputs(law, b, need), order)
+        D = growth_degree(sub, act)
+        n_ok = existing_order(D, law, order)
+        why = ""
+        if n_ok < order:
+            why = (f"kappa'_{n_ok + 1}..kappa'_{order} do not exist: a network of growth degree {D} needs input "
+                   f"moments up to order {D * (n_ok + 1)}, but {law.name} has finite moments only below order "
+                   f"{law.max_order:g}")
+            if missing == "raise":
+                raise MissingCumulantError(f"output cumulants on {law.name} inputs: {why}")
+            exists[t, n_ok:] = False
+        if n_ok >= 1 and poly_coefficients(act) is not None:
+            pr = propagate(sub, law_inputs(law, b, required_input_order(sub, n_ok)), n_ok)
             name = "exact"
-        else:
+        elif n_ok >= 1:
             m = min(nodes, MAX_NODES, int(law.max_order // 2) if math.isfinite(law.max_order) else nodes)
             m = max(m, 2)
-            pr = propagate(sub, law_inputs(law, b, 2 * m - 1), order, "quadrature", nodes=m, estimate_error=True)
+            pr = propagate(sub, law_inputs(law, b, 2 * m - 1), n_ok, "quadrature", nodes=m, estimate_error=True)
             name = f"quadrature({m})"
-        kappa[t] = pr.kappa.cpu()
-        if pr.error is not None:
-            error[t] = pr.error.cpu()
+        else:
+            pr, name = None, "none"
+        if pr is not None:
+            kappa[t, :n_ok] = pr.kappa.cpu()
+            if pr.error is not None:
+                error[t, :n_ok] = pr.error.cpu()
+        error[t, n_ok:] = float("nan")
         for i in idx:
-            methods[i] = name
-    return MemberPrediction(kappa, error, methods)
+            methods[i], reasons[i] = name, why
+    return MemberPrediction(kappa, error, methods, exists, reasons)
 
 
 def gaussian_truncation(model, law, *, hermite_order: int = 9) -> torch.Tensor:
@@ -87,27 +131,63 @@ def gaussian_truncation(model, law, *, hermite_order: int = 9) -> torch.Tensor:
     return propagate(model, law_inputs(law, b, 2), 2, "gaussian", hermite_order=hermite_order).kappa
 
 
+MC_CHUNK = 512
+"""Blocks per chunk of the streamed Monte Carlo reference (:func:`measure_cumulants`)."""
+
+
 def measure_cumulants(model, law, n_samples: int = 200_000, *, seed: int = 0, order: int = 4,
-                      dtype=torch.float32):
+                      dtype=torch.float32, chunk: int = MC_CHUNK):
     r"""Monte Carlo reference: k-statistics :math:`k_1..k_{\rm order}` and their standard errors of every
     member's output on ``n_samples`` i.i.d. blocks of ``law``, drawn independently for every member (so
-    that the members' errors are independent; the network runs in ``dtype``, the k-statistics in
-    float64). Returns ``(k, se)``, each ``(E, order)``."""
-    as_int("n_samples", n_samples, order)
+    that the members' errors are independent).
+
+    Streamed: ``chunk`` blocks ``(E, chunk, b)`` at a time are drawn in ``dtype`` from one generator seeded
+    by ``seed`` (reproducible), run through the trained model itself (each activation/antisymmetrisation
+    group as its own sub-ensemble, so only antisymmetrised members get the second pass
+    :math:`g(-s)`), and only the float64 power sums :math:`\sum_i (y_i - c)^r`, :math:`r \le 2\,{\rm order}`,
+    about the first chunk's mean :math:`c` are kept; the central moments follow by the binomial shift and
+    the k-statistics and their standard errors are those of :func:`rgsym.clt.kstats` on the whole sample.
+    Returns ``(k, se)``, each ``(E, order)``."""
+    from ..clt.estimators import _kstat_from_moments, _se
+    from ..clt.sample_moments import _shift_sums
+
+    law = get_law(law)
+    n_samples = as_int("n_samples", n_samples, order)
+    chunk = as_int("chunk", chunk, 1)
     g = torch.Generator().manual_seed(int(seed))
-    groups = as_networks(model)
-    b = groups[0][1].b
-    E = sum(len(i) for i, _ in groups)
-    x = get_law(law).sample((E, n_samples, b), g, dtype=DTYPE).to(dtype)
-    y = torch.empty(E, n_samples, dtype=dtype)
+    if isinstance(model, torch.nn.Module):  # the trained model itself, not its rewriting as plain layers
+        parts = [(torch.tensor(idx), copy.deepcopy(sub).to(dtype)) for idx, sub, _ in _groups_with_models(model)]
+        b, E = int(model.b), model.n_members
+    else:
+        groups = as_networks(model)
+        b = groups[0][1].b
+        E = sum(len(i) for i, _ in groups)
+        parts = [(torch.tensor(idx), lambda x, net=net: network_forward(
+            Network([(W.to(dtype), c.to(dtype)) for W, c in net.layers], net.activation), x))
+            for idx, net in groups]
+    rmax = 2 * order
+    S = torch.zeros(E, rmax + 1, dtype=DTYPE)
+    shift = None
     with torch.no_grad():
-        if isinstance(model, torch.nn.Module):  # the trained model itself, not its rewriting as plain layers
-            y = copy.deepcopy(model).to(dtype)(x)
-        else:
-            for idx, net in groups:
-                low = Network([(W.to(dtype), c.to(dtype)) for W, c in net.layers], net.activation)
-                y[idx] = network_forward(low, x[idx])
-    return kstats(y.to(DTYPE), order)
+        for start in range(0, n_samples, chunk):
+            B = min(chunk, n_samples - start)
+            x = law.sample((E, B, b), g, dtype=dtype)
+            y = torch.empty(E, B, dtype=DTYPE)
+            for idx, fwd in parts:
+                y[idx] = fwd(x[idx] if len(idx) != E else x).to(DTYPE)
+            if shift is None:
+                shift = y.mean(-1, keepdim=True)
+            d = y - shift
+            p = torch.ones_like(d)
+            for r in range(rmax + 1):
+                S[:, r] += p.sum(-1)
+                p = p * d
+    N = n_samples
+    m = torch.stack(_shift_sums(S, N, rmax), -1)
+    mean = shift[:, 0] + S[:, 1] / N
+    k = torch.stack([mean if n == 1 else _kstat_from_moments(m, n, N) for n in range(1, order + 1)], -1)
+    se = torch.stack([_se(m, n, N, "exact") for n in range(1, order + 1)], -1)
+    return k, se
 
 
 def predict_flow(model, law, steps: int, *, nodes: int = 10, order: int = 4):

@@ -21,6 +21,10 @@ from ..validation import as_int
 from .polynomials import DTYPE, _take, monomial_basis, n_monomials, poly_mul
 
 
+U_ROUND = 2.0 ** -53
+"""The unit roundoff of float64."""
+
+
 @dataclass
 class InputCumulants:
     r"""Joint cumulants of the ``b`` inputs of a block, up to order :attr:`order`.
@@ -74,6 +78,30 @@ class InputCumulants:
             mom = self._moments_general(degree, B)
         self._cache[degree] = mom
         return mom
+
+    def moment_errors(self, degree: int) -> torch.Tensor:
+        r"""A float64 rounding bound on :meth:`moments` ``(E', n_monomials(b, degree))``.
+
+        The one-site moments come from the cumulants by the recursion of :func:`iid_raw_moments`, whose
+        terms can be far larger than the moment they sum to (the high cumulants of :math:`\pm1` spins grow
+        like tangent numbers): the bound is :math:`(n + 2)\,u\,\bar\mu_n` with :math:`\bar\mu_n` the same
+        recursion on :math:`|\kappa_j|` and :math:`u = 2^{-53}`; joint moments multiply the one-site
+        bounds. Zero for general cumulant tensors (not estimated)."""
+        if self.iid is None:
+            return torch.zeros_like(self.moments(degree))
+        key = ("err", degree)
+        if key in self._cache:
+            return self._cache[key]
+        B = torch.from_numpy(monomial_basis(self.b, degree)).to(self.mean.device)
+        k = self.iid[:, :degree].detach().abs()
+        mu = iid_raw_moments(self.iid[:, :degree].detach(), centred=True).abs()
+        mbar = iid_raw_moments(k, centred=True)
+        n = torch.arange(degree + 1, dtype=DTYPE, device=k.device)
+        e1 = (n + 2) * U_ROUND * mbar
+        e1[:, :2] = 0.0  # mu_0 = 1 and mu_1 = 0 exactly
+        err = (_take(mu + e1, B).prod(-1) - _take(mu, B).prod(-1)).clamp_min(0.0)
+        self._cache[key] = err
+        return err
 
     def _moments_general(self, degree, B):
         # M(t) = exp(K(t)), K(t) = sum_{2<=|alpha|} kappa_alpha t^alpha / alpha!  (centred inputs)

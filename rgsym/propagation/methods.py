@@ -23,6 +23,7 @@ the input cumulants (used by :mod:`.flows`).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -30,11 +31,14 @@ import torch
 from ..clt import moments_to_cumulants
 from ..validation import as_int, check_choice
 from .hermite import _hermite_poly, _propagate_gaussian
-from .inputs import InputCumulants
+from .inputs import U_ROUND, InputCumulants
 from ..nets.activations import activation_name, poly_coefficients
 from .networks import Network, as_networks
 from .polynomials import DTYPE, _poly_pow_list, poly_expect, poly_mul, project_degree
 from .quadrature import MAX_NODES, _propagate_quadrature
+
+GAMMA_ROUND = 8.0
+"""Units of float64 roundoff per layer and power in the rounding bound of the ``exact`` method."""
 
 METHODS = ("exact", "gaussian", "hermite", "quadrature")
 """The ways of propagating cumulants through a network (module docstring, eqs. 3.4-3.7)."""
@@ -45,7 +49,9 @@ class Propagation:
     r"""Output cumulants predicted by :func:`propagate`.
 
     ``kappa`` ``(E, order)``: :math:`\kappa'_1..\kappa'_{\rm order}` of :math:`f(s)` per member.
-    ``error`` ``(E, order)`` or ``None``: the estimated truncation error (``hermite`` with
+    ``error`` ``(E, order)`` or ``None``: ``exact``: a float64 rounding bound (the algebra is exact; the
+    input moments come from the cumulants by a recursion that can cancel badly at high order, e.g. for
+    :math:`\pm1` spins, see :meth:`InputCumulants.moment_errors`); otherwise the estimated truncation error (``hermite`` with
     ``estimate_error=True``: :math:`|\kappa'(K+2)-\kappa'(K)|`; ``gaussian``: the bound on the
     output variance from the Mehler truncation of the last activation, zero for polynomial
     activations; it does not include the error of dropping cumulants of order >= 3). ``residual``
@@ -173,7 +179,8 @@ def propagate(model, inputs: InputCumulants, order: int = 4, method: str = "exac
 
     dev = inputs.mean.device
     kappa = torch.zeros(E, order, dtype=DTYPE, device=dev)
-    error = torch.zeros(E, order, dtype=DTYPE, device=dev) if (method == "gaussian" or estimate_error) else None
+    error = torch.zeros(E, order, dtype=DTYPE, device=dev) \
+        if (method in ("gaussian", "exact") or estimate_error) else None
     n_hidden = len(groups[0][1].layers) - 1
     residual = torch.zeros(E, n_hidden, dtype=DTYPE, device=dev) if method in ("hermite", "gaussian") else None
     for idx, net in groups:
@@ -191,12 +198,12 @@ def propagate(model, inputs: InputCumulants, order: int = 4, method: str = "exac
                     else torch.full_like(k, float("inf"))
         else:
             k, res = _propagate_poly(net, sub, order, method, hermite_order, max_degree)
-            if estimate_error:
-                if method == "hermite":
-                    k2, _ = _propagate_poly(net, sub, order, method, hermite_order + 2, max_degree)
-                    error[t] = (k2 - k).abs()
-                else:
-                    error[t] = 0.0
+            if method == "exact":
+                k, err = k
+                error[t] = err
+            elif estimate_error:
+                k2, _ = _propagate_poly(net, sub, order, method, hermite_order + 2, max_degree)
+                error[t] = (k2 - k).abs()
         kappa[t] = k
         if residual is not None and res is not None:
             residual[t] = res
@@ -222,9 +229,25 @@ def _first_layer(W, c, mean):
     return torch.cat([const.unsqueeze(-1), W], -1)  # (E, out, 1 + b): constant, then delta_1..delta_b
 
 
-def _apply_poly(z, dz, coeffs, b):
-    """:math:`\\sum_k c_k z^k` by Horner's rule; ``z`` ``(..., n)``, returns ``(y, degree)``."""
+def _apply_poly(z, dz, coeffs, b, moments=None):
+    r""":math:`\sum_k c_k z^k` by Horner's rule; ``z`` ``(..., n)``, returns ``(y, degree)``.
+
+    With ``moments`` the polynomial is expanded about the unit's mean :math:`m = E z`,
+    :math:`\phi(z) = \sum_k \phi^{(k)}(m)/k!\,(z - m)^k` (an identity): powers of the centred unit
+    avoid the cancellation between :math:`m^k` and the fluctuation terms."""
     p = len(coeffs) - 1
+    if moments is not None and p >= 1:
+        m = poly_expect(z, dz, moments.unsqueeze(-2))  # (E, units)
+        z = z.clone()
+        z[..., 0] = z[..., 0] - m
+        coeffs = [sum(coeffs[q] * math.comb(q, k) * m ** (q - k) for q in range(k, p + 1)) for k in range(p + 1)]
+        y = torch.zeros_like(z[..., :1]) + coeffs[p].unsqueeze(-1)
+        dy = 0
+        for k in range(p - 1, -1, -1):
+            y, dy = poly_mul(y, dy, z, dz, b)
+            y = y.clone()
+            y[..., 0] = y[..., 0] + coeffs[k]
+        return y, dy
     y = torch.zeros_like(z[..., :1]) + coeffs[p]
     dy = 0
     for k in range(p - 1, -1, -1):
@@ -246,7 +269,7 @@ def _propagate_poly(net: Network, inputs: InputCumulants, order: int, method: st
     z, dz = _first_layer(W, c, inputs.mean), 1
     for W, c in net.layers[1:]:
         if method == "exact":
-            h, dh = _apply_poly(z, dz, coeffs, b)
+            h, dh = _apply_poly(z, dz, coeffs, b, moments)
         else:
             h, dh, res = _hermite_poly(z, dz, net.activation, K, b, moments)
             residuals.append(res.max(-1).values)
@@ -258,20 +281,47 @@ def _propagate_poly(net: Network, inputs: InputCumulants, order: int, method: st
         dz = dh
     f = z[:, 0, :]
     res = torch.stack(residuals, -1) if residuals else None
+    if method == "exact":
+        return output_cumulants(f, dz, b, moments, order, inputs.moment_errors(need), len(net.layers)), res
     return output_cumulants(f, dz, b, moments, order), res
 
 
-def output_cumulants(f: torch.Tensor, degree: int, b: int, moments: torch.Tensor, order: int) -> torch.Tensor:
+def output_cumulants(f: torch.Tensor, degree: int, b: int, moments: torch.Tensor, order: int,
+                     moment_err: torch.Tensor | None = None, n_layers: int = 1):
     r"""Cumulants :math:`\kappa_1..\kappa_{\rm order}` of :math:`f(\delta)` for a polynomial ``f``
     ``(E, n_monomials(b, degree))``: central moments :math:`E[(f-Ef)^k]` from the powers of the centred
-    polynomial and the input moments, then the moment-cumulant recursion. Returns ``(E, order)``."""
+    polynomial and the input moments, then the moment-cumulant recursion. Returns ``(E, order)``.
+
+    With ``moment_err`` (the rounding bound of the moments, :meth:`InputCumulants.moment_errors`) returns
+    ``(kappa, err)``: :math:`E[p] = \sum_\alpha p_\alpha\mu_\alpha` is off by at most
+    :math:`\gamma\sum_\alpha|p_\alpha\mu_\alpha| + \sum_\alpha|p_\alpha|e_\alpha` (:data:`GAMMA_ROUND`
+    units of roundoff per layer and power), carried through the cumulant recursion to first order."""
     mean = poly_expect(f, degree, moments)
     fc = f.clone()
     fc[..., 0] = fc[..., 0] - mean
     central = [torch.zeros_like(mean)]
-    if order >= 2:
-        for p, dp in _poly_pow_list(fc, degree, b, order)[1:]:
-            central.append(poly_expect(p, dp, moments))
+    errs = [torch.zeros_like(mean)]
+    pows = _poly_pow_list(fc, degree, b, order)[1:] if order >= 2 else []
+    for k, (p, dp) in enumerate(pows, start=2):
+        central.append(poly_expect(p, dp, moments))
+        if moment_err is not None:
+            n = p.shape[-1]
+            g = GAMMA_ROUND * (n_layers + k) * U_ROUND
+            errs.append(g * (p * moments[..., :n]).abs().sum(-1) + (p.abs() * moment_err[..., :n]).sum(-1))
     kappa = moments_to_cumulants(central)
     kappa[0] = mean
-    return torch.stack(kappa, -1)
+    kappa = torch.stack(kappa, -1)
+    if moment_err is None:
+        return kappa
+    e_mean = GAMMA_ROUND * n_layers * U_ROUND * (f * moments[..., :f.shape[-1]]).abs().sum(-1) \
+        + (f.abs() * moment_err[..., :f.shape[-1]]).sum(-1)
+    # first-order error of kappa_n = mu_n - sum_j C(n-1, j-1) kappa_j mu_{n-j} (central: mu_1 = 0)
+    mu = [m.detach().abs() for m in central]
+    ek = [e_mean] + [torch.zeros_like(mean)] * (order - 1)
+    kap_abs = kappa.detach().abs()
+    for n in range(2, order + 1):
+        e = errs[n - 1].clone()
+        for j in range(2, n - 1):
+            e = e + math.comb(n - 1, j - 1) * (ek[j - 1] * mu[n - j] + kap_abs[..., j - 1] * errs[n - j])
+        ek[n - 1] = e
+    return kappa, torch.stack(ek, -1)
