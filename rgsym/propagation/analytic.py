@@ -204,14 +204,19 @@ def rg_conditions(block: BlockMap, order: int = 2) -> list:
     deg = max(sp.Poly(block.expr, *block.inputs).total_degree(), 1)
     kappa = cumulant_symbols(deg * order)
     kap = polynomial_cumulants(block.expr, block.inputs, order, kappa)
+    return vanishing_coefficients(kap, kappa, kappa, order, b)
+
+
+def vanishing_coefficients(out_cumulants, in_cumulants, variables, order: int, b: int) -> list:
+    r"""``(n, monomial, coefficient)`` for every nonzero coefficient, as a polynomial in ``variables``, of
+    :math:`\kappa'_n - b^{1-n/2}\kappa_n` for ``n = 1..order``: the conditions for the map to be exact."""
     out = []
     for n in range(1, order + 1):
-        diff = sp.expand(kap[n - 1] - rg_target(n, b, kappa[n - 1]))
-        poly = sp.Poly(diff, *kappa)
-        for mono, coef in poly.terms():
+        diff = sp.expand(out_cumulants[n - 1] - rg_target(n, b, in_cumulants[n - 1]))
+        for mono, coef in sp.Poly(diff, *variables).terms():
             coef = sp.factor(coef)
             if coef != 0:
-                out.append((n, sp.Mul(*[k ** e for k, e in zip(kappa, mono)]), coef))
+                out.append((n, sp.Mul(*[k ** e for k, e in zip(variables, mono)]), coef))
     return out
 
 

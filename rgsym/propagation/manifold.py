@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .analytic import cumulant_symbols, polynomial_cumulants, rg_target, tied_hidden_map
+from .analytic import cumulant_symbols, polynomial_cumulants, tied_hidden_map, vanishing_coefficients
 
 
 def manifold_conditions(b: int = 2, order: int = 2) -> dict:
@@ -28,14 +28,7 @@ def manifold_conditions(b: int = 2, order: int = 2) -> dict:
     phys = (sp.Integer(0), sp.Integer(1)) + tuple(kap[2:])
     out = polynomial_cumulants(block.expr, block.inputs, order, phys)
     free = list(kap[2:])
-    conds = []
-    for n in range(1, order + 1):
-        diff = sp.expand(out[n - 1] - rg_target(n, b, phys[n - 1]))
-        poly = sp.Poly(diff, *free)
-        for mono, coef in poly.terms():
-            coef = sp.factor(coef)
-            if coef != 0:
-                conds.append((n, sp.Mul(*[k ** e for k, e in zip(free, mono)]), coef))
+    conds = vanishing_coefficients(out, phys, free, order, b)
     k4 = kap[3]
     key = next(c for n, m, c in conds if n == 2 and m == k4)
     P = block.params

@@ -241,16 +241,16 @@ def _apply_poly(z, dz, coeffs, b, moments=None):
         z = z.clone()
         z[..., 0] = z[..., 0] - m
         coeffs = [sum(coeffs[q] * math.comb(q, k) * m ** (q - k) for q in range(k, p + 1)) for k in range(p + 1)]
-        y = torch.zeros_like(z[..., :1]) + coeffs[p].unsqueeze(-1)
-        dy = 0
-        for k in range(p - 1, -1, -1):
-            y, dy = poly_mul(y, dy, z, dz, b)
-            y = y.clone()
-            y[..., 0] = y[..., 0] + coeffs[k]
-        return y, dy
-    y = torch.zeros_like(z[..., :1]) + coeffs[p]
+        return _horner(coeffs, z, dz, b, coeffs[p].unsqueeze(-1))
+    return _horner(coeffs, z, dz, b, coeffs[p])
+
+
+def _horner(coeffs, z, dz, b, top):
+    r"""Horner's rule :math:`(\dots(c_p z + c_{p-1}) z + \dots) z + c_0` on polynomials in the inputs,
+    starting from the leading coefficient ``top``; returns ``(y, degree)``."""
+    y = torch.zeros_like(z[..., :1]) + top
     dy = 0
-    for k in range(p - 1, -1, -1):
+    for k in range(len(coeffs) - 2, -1, -1):
         y, dy = poly_mul(y, dy, z, dz, b)
         y = y.clone()
         y[..., 0] = y[..., 0] + coeffs[k]
