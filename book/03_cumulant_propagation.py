@@ -658,7 +658,7 @@ fs = cv.floor_summary(tab)
 tied_q = tab[(tab["symmetry"] == "tied-hidden") & (tab["activation"] == "quadratic")]
 fig, axes = plt.subplots(1, 2, figsize=(12.5, 4.2))
 for d, mk in zip(sorted(tied_q["depth"].unique()), "os^"):
-    u = tied_q[tied_q["depth"] == d]
+    u = tied_q[(tied_q["depth"] == d) & np.isfinite(tied_q["G1"]) & np.isfinite(tied_q["norm"])]
     axes[0].scatter(u["norm"], u["G1"], marker=mk, s=22, label=f"tied quadratic, depth {d} (measured G1)")
 one = tied_q[np.isfinite(tied_q["floor"])]
 axes[0].scatter(one["norm"], one["floor"], marker="_", s=160, color="k", label="floor of its own weights (3.15)")
@@ -669,6 +669,7 @@ if len(one):
         vm = cv.v_min(get_law(task).cumulant(4), b)
         axes[0].plot(nn, cv.norm_floor(nn, H1, spec.alpha, vm), "--", lw=1, label=f"floor at norm (3.16), {task}")
 free_q = tab[(tab["symmetry"] == "free") & (tab["activation"] == "quadratic")]
+free_q = free_q[np.isfinite(free_q["G1"]) & np.isfinite(free_q["norm"])]
 axes[0].scatter(free_q["norm"], free_q["G1"].clip(lower=1e-12), marker="x", s=14, color="0.6", label="free quadratic")
 axes[0].set_xscale("log")
 axes[0].set_yscale("log")
@@ -679,14 +680,15 @@ axes[0].legend(fontsize=7)
 acts_d = [a for a in spec.activations if a != cv.CONTROL]
 for j, a in enumerate(acts_d):
     for k, sym in enumerate(("free", "tied-hidden")):
-        u = tab[(tab["activation"] == a) & (tab["symmetry"] == sym)]["dk3"].clip(lower=cv.NUM_FLOOR)
+        u = tab[(tab["activation"] == a) & (tab["symmetry"] == sym)]["dk3"]
+        u = u[np.isfinite(u) & (u <= cv.FLOW_BLOWUP)].clip(lower=cv.NUM_FLOOR)  # blown-up flows: counted, not drawn
         axes[1].scatter(np.full(len(u), j + (k - 0.5) * 0.3), u, s=12, color=f"C{k}",
                         label=sym if j == 0 else None)
 axes[1].axhline(cv.NUM_FLOOR, color="0.5", ls=":", lw=1, label="numerical floor (ties)")
 axes[1].set_yscale("log")
 axes[1].set_xticks(range(len(acts_d)), acts_d)
 axes[1].set_ylabel(r"predicted $|\Delta\kappa_3(L)|$")
-axes[1].set_title(f"Skewness drift after L = {L} steps, every network")
+axes[1].set_title(f"Skewness drift after L = {L} steps (flows past {cv.FLOW_BLOWUP:g} left out)")
 axes[1].legend(fontsize=7)
 stamp(fig, f"all seeds, one point per network; {stamp_grid}")
 plt.show()
