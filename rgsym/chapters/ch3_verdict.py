@@ -159,9 +159,14 @@ def _criteria(rows, activation, FAIL_FACTOR, DRIFT_FACTOR, FLOOR_GAP):
     if not rows:
         return False, float("nan")
     x = np.asarray(rows, dtype=float)
-    parts = [np.nanmedian(x[:, 0]) - math.log10(FAIL_FACTOR), np.nanmedian(x[:, 1]) - math.log10(DRIFT_FACTOR)]
+
+    def med(col):  # a column with no finite value (e.g. every flow blew up) gives NaN: the part fails
+        v = col[np.isfinite(col)]
+        return float(np.median(v)) if v.size else float("nan")
+
+    parts = [med(x[:, 0]) - math.log10(FAIL_FACTOR), med(x[:, 1]) - math.log10(DRIFT_FACTOR)]
     if activation == "quadratic" and np.isfinite(x[:, 2]).any():
-        parts.append(math.log10(FLOOR_GAP) - np.nanmedian(x[:, 2]))
+        parts.append(math.log10(FLOOR_GAP) - med(x[:, 2]))
     m = float(min(parts))
     return bool(m >= 0), m
 
