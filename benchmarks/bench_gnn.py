@@ -36,7 +36,8 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from rgsym.config import resolve_device  # noqa: E402
-from rgsym.nets.gnn import EnsembleGNN, GNNConfig  # noqa: E402
+from rgsym.nets.gnn import EnsembleGNN  # noqa: E402
+from rgsym.nets.gnn_config import GNNConfig  # noqa: E402
 from rgsym.nets.graphs import import_pyg, lattice_graph  # noqa: E402
 from rgsym.clt.blockmap import block_map  # noqa: E402
 from rgsym.learn.training import TrainConfig, train_ensemble, training_set  # noqa: E402

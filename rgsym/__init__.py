@@ -78,7 +78,7 @@ _LAZY = {
     "from_layers": "nets",
     "lattice_graph": "nets",
     "graph_hierarchy": "nets",
-    "GNNConfig": "nets.gnn",
+    "GNNConfig": "nets.gnn_config",
     "EnsembleGNN": "nets.gnn",
     "TrainConfig": "learn",
     "train_ensemble": "learn",

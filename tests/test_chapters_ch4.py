@@ -11,7 +11,8 @@ from rgsym.chapters.ch4_gnns import (CHAPTER4_ACTIVATIONS, TIE, capacity_numbers
                                      family_numbers, family_verdict, flow_verdict, parameter_table, run_settings,
                                      tidy_summary, variant_medians)
 from rgsym.chapters.ch2_mlps import chapter2_spec
-from rgsym.nets.gnn import EnsembleGNN, GNNConfig
+from rgsym.nets.gnn import EnsembleGNN
+from rgsym.nets.gnn_config import GNNConfig
 
 
 def _summary(rows):

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from rgsym.nets.activations import ACTIVATIONS
-from rgsym.nets.gnn import GNN_SYMMETRIES, EnsembleGNN, GNNConfig
+from rgsym.nets.gnn import EnsembleGNN
+from rgsym.nets.gnn_config import GNN_SYMMETRIES, GNNConfig
 from rgsym.nets.typed_aggregation import TypedSumAggregation
 from rgsym.nets.graphs import adjacency, lattice_graph
 

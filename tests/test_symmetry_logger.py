@@ -155,7 +155,8 @@ def test_logging_does_not_change_the_training_trajectory():
 
 
 def test_gnn_measures_shared_distance_and_function_symmetry():
-    from rgsym.nets.gnn import EnsembleGNN, GNNConfig
+    from rgsym.nets.gnn import EnsembleGNN
+    from rgsym.nets.gnn_config import GNNConfig
 
     configs = [GNNConfig(width=4, activation="relu", symmetry=sym) for sym in ("shared", "broken", "shared+odd")]
     gnn = EnsembleGNN(configs, [0, 1, 2], dtype=DT)

@@ -21,7 +21,8 @@ import torch
 
 from ..config import PROFILES
 from ..learn.gnn_sweep import GNNSweepSpec
-from ..nets.gnn import GNN_SYMMETRIES, EnsembleGNN, GNNConfig
+from ..nets.gnn import EnsembleGNN
+from ..nets.gnn_config import GNN_SYMMETRIES, GNNConfig
 from ..nets.graphs import EDGE_VARIANTS
 from ..seeds import stable_seed
 from ..validation import as_int, as_optional_int, check_choice

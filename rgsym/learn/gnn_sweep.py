@@ -19,7 +19,8 @@ import torch
 from ..codehash import code_hash
 from ..clt.laws import LAWS
 from ..nets.activations import ACTIVATIONS, DEFAULT_ALPHA
-from ..nets.gnn import GNN_SYMMETRIES, MAX_GNN_DEPTH, EnsembleGNN, GNNConfig
+from ..nets.gnn import EnsembleGNN
+from ..nets.gnn_config import GNN_SYMMETRIES, MAX_GNN_DEPTH, GNNConfig
 from ..nets.graphs import EDGE_VARIANTS
 from ..validation import as_choices, as_int, check_choice
 from . import cache

@@ -12,8 +12,9 @@ exact weights for :math:`T_b` (``exact_layers``)        ``exact``           2
 helpers shared by MLP and GNN ensembles, the learned    ``ensemble``        2, 4
 flow :math:`f^{\circ l}`
 lattice graphs, block pooling (torch-geometric)         ``graphs``          4
-GNN ensembles, eqs. G1-G2 (``GNNConfig``,               ``gnn``             4, 5
-``EnsembleGNN``)
+the architecture of one GNN (``GNNConfig``)             ``gnn_config``      4, 5
+the message-passing layer, eq. G1                       ``typed_aggregation`` 4, 5
+GNN ensembles, eqs. G1-G2 (``EnsembleGNN``)             ``gnn``             4, 5
 =====================================================  ==================  =========
 
 ``import rgsym.nets`` loads neither torch-geometric nor pandas: :mod:`rgsym.nets.gnn` (which subclasses
@@ -30,8 +31,8 @@ from .forward import plain_forward
 from .graphs import EDGE_VARIANTS, graph_hierarchy, lattice_graph
 from .mlp import MAX_DEPTH, SYMMETRIES, EnsembleMLP, MLPConfig, symmetry_flags
 
-_LAZY = {"GNNConfig": "gnn", "EnsembleGNN": "gnn", "TypedSumAggregation": "typed_aggregation", "GNN_SYMMETRIES": "gnn",
-         "MAX_GNN_DEPTH": "gnn"}
+_LAZY = {"GNNConfig": "gnn_config", "EnsembleGNN": "gnn", "TypedSumAggregation": "typed_aggregation",
+         "GNN_SYMMETRIES": "gnn_config", "MAX_GNN_DEPTH": "gnn_config"}
 
 
 def __getattr__(name: str):

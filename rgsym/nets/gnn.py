@@ -48,104 +48,17 @@ Sweeps of these models live in :mod:`rgsym.learn.gnn_sweep`; Chapter 4's grids a
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 import torch
 from torch import nn
 
 from ..seeds import stable_seed
-from ..validation import as_int, check_choice
-from .activations import Activation, get_activation
+from .activations import Activation
 from .ensemble import apply_runs, check_indices, flow, member_lists, member_modes, runs, uniform, where_members
+from .gnn_config import GNNConfig
+from .graphs import adjacency, check_lattice_size, lattice_graph, sparse_adjacency
 from .typed_aggregation import TypedSumAggregation
-from .graphs import (EDGE_VARIANTS, adjacency, check_lattice_size, lattice_graph, n_edge_types,
-                     sparse_adjacency)
-
-GNN_SYMMETRIES = ("shared", "broken", "shared+odd", "broken+odd")
-"""Weight-symmetry variants of the GNNs, from the standard equivariant GNN to broken and odd ones."""
-
-MAX_GNN_DEPTH = 4
-
-
-@dataclass(frozen=True)
-class GNNConfig:
-    r"""Architecture of one lattice GNN (eqs. G1-G2).
-
-    ``width`` :math:`H\in[1, 1024]`, ``depth`` :math:`D\in[1, 4]` message-passing layers, ``edges``
-    one of :data:`~rgsym.nets.graphs.EDGE_VARIANTS`, ``symmetry`` one of :data:`GNN_SYMMETRIES`;
-    ``alpha`` is used by the quadratic activation only.
-    """
-
-    b: int = 2
-    width: int = 8
-    depth: int = 1
-    activation: str = "tanh"
-    symmetry: str = "shared"
-    edges: str = "block"
-    alpha: float | None = None
-
-    def __post_init__(self):
-        as_int("block size b", self.b, lo=2)
-        for name, lo, hi in (("b", 2, 64), ("width", 1, 1024), ("depth", 1, MAX_GNN_DEPTH)):
-            as_int(name, getattr(self, name), lo, hi)
-        check_choice("GNN symmetry", self.symmetry, GNN_SYMMETRIES)
-        check_choice("edge variant", self.edges, EDGE_VARIANTS)
-        object.__setattr__(self, "alpha", get_activation(self.activation, self.alpha).alpha)
-
-    @property
-    def act(self) -> Activation:
-        return get_activation(self.activation, self.alpha if self.activation == "quadratic" else None)
-
-    @property
-    def weights(self) -> str:
-        """``'shared'`` or ``'broken'``."""
-        return self.symmetry.split("+")[0]
-
-    @property
-    def odd(self) -> bool:
-        return self.symmetry.endswith("+odd")
-
-    @property
-    def antisymmetrised(self) -> bool:
-        """True when the member is odd by antisymmetrisation :math:`f(s)=[g(s)-g(-s)]/2`."""
-        return self.odd and not self.act.is_odd
-
-    @property
-    def n_edge_types(self) -> int:
-        return n_edge_types(self.b, self.edges)
-
-    @property
-    def dims(self) -> list[int]:
-        return [1] + [self.width] * self.depth
-
-    @property
-    def n_params(self) -> int:
-        """Number of independent parameters under the symmetry constraints."""
-        P = 1 if self.weights == "shared" else self.b
-        T = 1 if self.weights == "shared" else self.n_edge_types
-        d = self.dims
-        n = sum((P + T) * d[k + 1] * d[k] for k in range(self.depth)) + P * self.width
-        if not self.odd:
-            n += sum(P * d[k + 1] for k in range(self.depth)) + 1
-        return n
-
-    @property
-    def size_label(self) -> str:
-        return f"{self.depth}x{self.width}"
-
-    @property
-    def label(self) -> str:
-        return f"GNN {self.symmetry} {self.edges} {self.act.label} {self.size_label}"
-
-    def key(self) -> dict:
-        """The configuration as plain data (for hashing and tables)."""
-        return {"model": "gnn", "b": self.b, "width": self.width, "depth": self.depth,
-                "activation": self.activation, "alpha": self.alpha, "symmetry": self.symmetry,
-                "edges": self.edges}
-
-    def replace(self, **changes) -> "GNNConfig":
-        return replace(self, **changes)
 
 
 class EnsembleGNN(nn.Module):

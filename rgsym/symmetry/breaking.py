@@ -113,7 +113,7 @@ class BreakingSpec:
     decay_inits: tuple = ()
 
     def __post_init__(self):
-        from ..nets.gnn import GNN_SYMMETRIES  # torch-geometric: imported here, not when the module loads
+        from ..nets.gnn_config import GNN_SYMMETRIES
 
         check_choice("model family", self.family, tuple(FAMILIES))
         fam = FAMILIES[self.family]
@@ -153,7 +153,7 @@ class BreakingSpec:
         kw = dict(b=self.b, width=self.width, depth=self.depth, activation=activation, symmetry=symmetry,
                   alpha=self.alpha if activation == "quadratic" else None)
         if self.family == "gnn":
-            from ..nets.gnn import GNNConfig
+            from ..nets.gnn_config import GNNConfig
 
             return GNNConfig(**kw)
         return MLPConfig(**kw)
