@@ -106,8 +106,8 @@ for name, value in {"grow_factor": ch6.GROW_FACTOR, "r_floor": ch6.R_FLOOR, "res
 # with $\delta = \theta - P\theta$, so that $r(0) = \epsilon/\sqrt{1+\epsilon^2}$, for $\epsilon$ in
 # {glue:text}`eps_text` (arms `sym-<eps>`). The arm with $\epsilon=$ {glue:text}`decay_eps_text` runs again with
 # an L2 weight decay $\lambda=$ {glue:text}`weight_decay` (arm `+wd`), the mechanism by which Ziyin et al. make symmetric
-# solutions attractive; the training engine has no decay option, so the decay is added to each decayed
-# member's gradient by a hook on its parameters. The GNN control (`broken` GNNs, whose position- and
+# solutions attractive; the training engine adds $\lambda\theta$ to each decayed member's gradient before
+# every Adam step (L2 in the loss, not AdamW). The GNN control (`broken` GNNs, whose position- and
 # edge-type-dependent weights can leave the `shared` subspace (6.9)) runs from the small initialisation and
 # from the shared subspace plus each $\epsilon > 0$.
 #

@@ -187,3 +187,19 @@ def test_training_set_and_log_schedule():
     assert log_schedule(10, 5, "linear") == [0, 2, 5, 8, 10]
     y = block_map(torch.ones(3, 8, dtype=torch.float64), 2)
     assert torch.allclose(y, torch.full((3, 4), math.sqrt(2), dtype=torch.float64))
+
+
+def test_weight_decay_is_per_member_and_leaves_undecayed_members_bit_identical():
+    from rgsym.nets.mlp import EnsembleMLP, MLPConfig
+
+    cfg = TrainConfig(steps=200, batch_size=16, n_train=32, dtype="float64")
+    make = lambda: EnsembleMLP([MLPConfig(width=3, activation="tanh")] * 2, [0, 1], dtype=torch.float64)
+    plain, decayed = make(), make()
+    train_ensemble(plain, ["gaussian"] * 2, [0, 1], cfg, progress=False)
+    train_ensemble(decayed, ["gaussian"] * 2, [0, 1], cfg, progress=False, weight_decay=[0.0, 5.0])
+    for p, q in zip(plain.parameters(), decayed.parameters()):
+        assert torch.equal(p[0], q[0])  # lambda = 0: exactly the undecayed run
+    norm = lambda m: sum(float(x.detach()[1].pow(2).sum()) for x in m.parameters())
+    assert norm(decayed) < norm(plain)  # lambda > 0 pulls the weights in
+    with pytest.raises(ValueError, match="weight_decay"):
+        train_ensemble(make(), ["gaussian"] * 2, [0, 1], cfg, progress=False, weight_decay=[0.1, -1.0])

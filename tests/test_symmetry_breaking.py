@@ -68,16 +68,3 @@ def test_symmetric_inits_start_at_relative_distance_eps_and_eps_zero_never_leave
     # the decayed arm ends with smaller weights than the same start without decay
     fin = res.traj[res.traj.step == spec.train.steps].set_index(["arm", "activation", "seed"]).theta_norm
     assert (fin.loc["sym-0.1+wd"].to_numpy() < fin.loc["sym-0.1"].to_numpy()).all()
-
-
-def test_weight_decay_hook_adds_lambda_theta_per_member():
-    from rgsym.nets.mlp import EnsembleMLP, MLPConfig
-
-    model = EnsembleMLP([MLPConfig(width=3, activation="tanh")] * 3, [0, 1, 2], dtype=torch.float64)
-    lam = torch.tensor([0.0, 0.5, 2.0], dtype=torch.float64)
-    handles = S._add_weight_decay(model, lam)
-    (0.0 * sum(p.sum() for p in model.parameters())).backward()
-    for p in model.parameters():
-        torch.testing.assert_close(p.grad, lam.view(3, *[1] * (p.dim() - 1)) * p.detach())
-    for h in handles:
-        h.remove()

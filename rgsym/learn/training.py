@@ -234,7 +234,7 @@ def train_ensemble(model: torch.nn.Module, tasks: Sequence[str], seeds: Sequence
                    config: TrainConfig = TrainConfig(), *, device=None,
                    callback: Callable[[torch.nn.Module, int], dict] | None = None,
                    log_steps: Sequence[int] | None = None, progress: bool | None = None,
-                   desc: str = "training", threads: int | None = 1) -> TrainResult:
+                   desc: str = "training", threads: int | None = 1, weight_decay=None) -> TrainResult:
     r"""Train every member of an ensemble RG module on its own task, in one batched computation.
 
     ``tasks[e]`` (a base law of :data:`rgsym.clt.laws.LAWS`) and ``seeds[e]`` fix member ``e``'s
@@ -243,16 +243,31 @@ def train_ensemble(model: torch.nn.Module, tasks: Sequence[str], seeds: Sequence
     under ``torch.no_grad()`` at every logged step (``log_steps``, default :func:`log_schedule`) and must
     not modify the parameters; its outputs are stored in :attr:`TrainResult.logs`. ``progress``: a tqdm
     bar (default: on unless ``$RGSYM_QUIET`` is set). ``threads``: torch CPU threads while training
-    (see :func:`cpu_threads`; ``None`` keeps the current setting). Identical numbers are guaranteed for
-    the same seed, device and thread count.
+    (see :func:`cpu_threads`; ``None`` keeps the current setting). ``weight_decay``: L2 decay
+    :math:`\tfrac{\lambda_e}{2}\lVert\theta_e\rVert^2` per member, a number or ``(E,)`` values ``>= 0``
+    (``None``: none), added to the gradient of every raw parameter before each Adam step (L2 in the
+    loss, not AdamW). Identical numbers are guaranteed for the same seed, device and thread count.
     """
     tasks, seeds = _check_members(model, tasks, seeds)
     dev = torch.device(device) if device is not None else next(model.parameters()).device
+    decay = _check_decay(weight_decay, len(tasks))
     with cpu_threads(threads, dev):
-        return _train(model, tasks, seeds, config, dev, callback, log_steps, progress, desc)
+        return _train(model, tasks, seeds, config, dev, callback, log_steps, progress, desc, decay)
 
 
-def _train(model, tasks, seeds, config, dev, callback, log_steps, progress, desc) -> TrainResult:
+def _check_decay(weight_decay, E: int):
+    """``None`` (no decay) or an ``(E,)`` float64 tensor of per-member L2 coefficients ``>= 0``."""
+    if weight_decay is None:
+        return None
+    lam = torch.as_tensor(weight_decay, dtype=torch.float64).flatten()
+    if lam.numel() == 1:
+        lam = lam.expand(E).clone()
+    if lam.numel() != E or not bool(torch.isfinite(lam).all()) or bool((lam < 0).any()):
+        raise ValueError(f"weight_decay must be a number or {E} finite values >= 0, got {weight_decay!r}")
+    return lam if bool((lam > 0).any()) else None
+
+
+def _train(model, tasks, seeds, config, dev, callback, log_steps, progress, desc, decay=None) -> TrainResult:
     c = config
     dtype = c.torch_dtype
     model.to(device=dev, dtype=dtype)
@@ -274,6 +289,11 @@ def _train(model, tasks, seeds, config, dev, callback, log_steps, progress, desc
 
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=c.lr, foreach=True)
+    if decay is not None:
+        for p in params:
+            if p.dim() == 0 or p.shape[0] != E:
+                raise ValueError(f"weight decay needs a member axis of size {E}; a parameter has shape {tuple(p.shape)}")
+        lams = [decay.to(device=dev, dtype=dtype).view(E, *[1] * (p.dim() - 1)) for p in params]
     diverged = torch.zeros(E, dtype=torch.bool, device=dev)
     div_step = torch.full((E,), -1, dtype=torch.int64, device=dev)
     ref = None
@@ -313,6 +333,9 @@ def _train(model, tasks, seeds, config, dev, callback, log_steps, progress, desc
         loss = torch.where(diverged, torch.zeros_like(per_member), per_member).sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if decay is not None:
+            for p, lam in zip(params, lams):
+                p.grad.add_(lam * p.detach())
         opt.step()
         bar.update(1)
     wall = time.perf_counter() - t0

@@ -9,9 +9,8 @@ which measures see the break (the parameter distance :math:`\Delta_{\rm tied}` (
 asymmetry (6.6)). :func:`run_breaking` trains every member with the
 :class:`~rgsym.symmetry.logger.SymmetryLogger` callback, one batched ensemble per initialisation
 (all arms in one batched ensemble, one cached chunk keyed by content), and returns the tidy
-:class:`BreakingResult`. Weight decay is an L2 penalty :math:`\tfrac\lambda2\lVert\theta\rVert^2` added to
-each decayed member's loss through gradient hooks on the raw parameters (the training engine has no
-weight-decay option and is left unchanged).
+:class:`BreakingResult`. Weight decay is an L2 penalty :math:`\tfrac\lambda2\lVert\theta\rVert^2` per decayed member, applied by the
+training engine (:func:`rgsym.learn.training.train_ensemble`, ``weight_decay``).
 The analysis of the runs (breaking, restoration, the verdict on claim C5) is Chapter 6's
 (:mod:`rgsym.chapters.ch6_symmetry`).
 """
@@ -248,32 +247,16 @@ def _initialise(model, members, family: str) -> None:
             p.mul_(scale.view(E, *[1] * (p.dim() - 1)))
 
 
-def _add_weight_decay(model, decay: torch.Tensor) -> list:
-    r"""L2 weight decay :math:`\tfrac{\lambda_e}{2}\lVert\theta_e\rVert^2` per member ``e``: a gradient hook
-    adds :math:`\lambda_e\theta_e` to the gradient of every raw parameter (``decay``: ``(E,)``). Returns the
-    hook handles."""
-    E = decay.shape[0]
-    handles = []
-    for p in model.parameters():
-        if p.dim() == 0 or p.shape[0] != E:
-            raise ValueError(f"a parameter of shape {tuple(p.shape)} has no member axis of size {E}")
-        lam = decay.to(device=p.device, dtype=p.dtype).view(E, *[1] * (p.dim() - 1))
-        handles.append(p.register_hook(lambda g, p=p, lam=lam: g + lam * p.detach()))
-    return handles
-
-
 def _run_chunk(spec: BreakingSpec, device, progress) -> dict:
     members = spec.members()
     model = spec.build([(a, sym, seed) for a, sym, _, _, seed in members], device)
     _initialise(model, members, spec.family)
-    decay = torch.tensor([d for *_, d, _ in members], dtype=torch.float64)
-    handles = _add_weight_decay(model, decay) if bool((decay > 0).any()) else []
+    decay = [d for *_, d, _ in members]
     logger = SymmetryLogger(b=spec.b, task=spec.task, n_eval=spec.n_eval, tol=spec.tol)
     t0 = time.perf_counter()
     res = train_ensemble(model, [spec.task] * len(members), [m[-1] for m in members], spec.train, device=device,
-                         callback=logger, progress=progress, desc=f"{spec.family} symmetry runs")
-    for h in handles:
-        h.remove()
+                         callback=logger, progress=progress, desc=f"{spec.family} symmetry runs",
+                         weight_decay=decay)
     names = [k for k in res.logs[0] if k != "step"]
     logs = {k: torch.as_tensor(np.stack([log[k] for log in res.logs], axis=1)) for k in names}
     dev = torch.device(device) if device is not None else torch.device("cpu")
