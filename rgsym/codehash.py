@@ -25,17 +25,19 @@ _ROOT = Path(__file__).resolve().parent
 
 
 _PARSED: dict = {}
-"""SHA-1 of a file's bytes -> (tree, normalised code): each version of a file is parsed once per process."""
+"""SHA-1 of a file's bytes -> (docstring-free tree, normalised code): every version of a file is parsed once
+per process, and a file edited while the process runs is read afresh (all caches key on content)."""
 
 
-def _parsed(f: Path) -> tuple[ast.Module, str]:
+def _parsed(f: Path) -> tuple[str, ast.Module, str]:
+    """``(content key, tree, normalised code)`` of a source file, read now."""
     raw = f.read_bytes()
     key = hashlib.sha1(raw).hexdigest()
     hit = _PARSED.get(key)
     if hit is None:
-        text = raw.decode()
-        hit = _PARSED[key] = (ast.parse(text, filename=str(f)), normalised_code(text, str(f)))
-    return hit
+        tree = _strip_docstrings(ast.parse(raw.decode(), filename=str(f)))  # docstrings hold no import
+        hit = _PARSED[key] = (tree, _dump(tree))
+    return (key, *hit)
 
 
 class CodeIndex:
@@ -46,8 +48,7 @@ class CodeIndex:
 
     def __init__(self, package_dir: Path | str | None = None):
         self.root = Path(package_dir).resolve() if package_dir else _ROOT
-        self._imports: dict[str, tuple[str, ...]] = {}
-        self._code: dict[str, str] = {}
+        self._imports: dict[tuple[str, str], tuple[str, ...]] = {}  # (module, content key) -> imports
 
     def module_file(self, name: str) -> Path:
         """The source file of the rgsym module ``name`` (``'rgsym.clt.laws'``); ``FileNotFoundError``
@@ -95,15 +96,15 @@ class CodeIndex:
 
     def direct_imports(self, name: str) -> tuple[str, ...]:
         """The rgsym modules that module ``name`` imports directly (sorted)."""
-        if name not in self._imports:
-            f = self.module_file(name)
-            tree = _parsed(f)[0]
+        f = self.module_file(name)
+        key, tree, _ = _parsed(f)
+        if (name, key) not in self._imports:
             deps = self._targets(name, tree)
             if f.name == "__init__.py":
                 deps |= self._lazy_targets(name, tree)
             deps.discard(name)
-            self._imports[name] = tuple(sorted(deps))
-        return self._imports[name]
+            self._imports[(name, key)] = tuple(sorted(deps))
+        return self._imports[(name, key)]
 
     def _lazy_targets(self, package: str, tree: ast.Module) -> set[str]:
         """Modules a package ``__init__`` imports on first use: the values of its ``_LAZY`` dict
@@ -131,18 +132,19 @@ class CodeIndex:
         return tuple(sorted(seen))
 
     def normalised_source(self, name: str) -> str:
-        """:func:`normalised_code` of the rgsym module ``name``."""
-        if name not in self._code:
-            self._code[name] = _parsed(self.module_file(name))[1]
-        return self._code[name]
+        """:func:`normalised_code` of the rgsym module ``name``, as the file reads now."""
+        return _parsed(self.module_file(name))[2]
+
+    def update(self, h, modules) -> None:
+        """Feed the names and normalised code of ``modules`` (in the given order) into the hash ``h``."""
+        for m in modules:
+            h.update(m.encode() + b"\0" + self.normalised_source(m).encode() + b"\0")
 
     def code_hash(self, *names: str, closure: bool = True) -> str:
         """SHA-256 (hex, 16 chars) of the normalised code of ``names`` and, with ``closure``, of every
         rgsym module they import. Prose edits leave it unchanged; a change to code it runs changes it."""
-        mods = self.module_closure(*names) if closure else tuple(sorted(set(names)))
         h = hashlib.sha256()
-        for m in mods:
-            h.update(m.encode() + b"\0" + self.normalised_source(m).encode() + b"\0")
+        self.update(h, self.module_closure(*names) if closure else tuple(sorted(set(names))))
         return h.hexdigest()[:16]
 
     def script_imports(self, text: str, filename: str = "<script>") -> tuple[str, ...]:
@@ -164,10 +166,22 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
+def _dump(node) -> str:
+    """A dump of an ``ast`` that is the same on every Python version from 3.10 on: node types and the
+    fields that are set, no positions (``ast.dump`` itself changes between versions, e.g. 3.12 adds
+    ``type_params=[]`` to every function)."""
+    if isinstance(node, ast.AST):
+        fields = [f"{k}={_dump(v)}" for k, v in ast.iter_fields(node) if v is not None and v != []]
+        return f"{type(node).__name__}({','.join(fields)})"
+    if isinstance(node, list):
+        return "[" + ",".join(_dump(x) for x in node) + "]"
+    return repr(node)
+
+
 def normalised_code(text: str, filename: str = "<code>") -> str:
-    """Python source reduced to its code: the ``ast`` dump with docstrings removed (comments and
-    layout never reach the ``ast``)."""
-    return ast.dump(_strip_docstrings(ast.parse(text, filename=filename)))
+    """Python source reduced to its code: a version-independent dump of its ``ast`` with docstrings
+    removed (comments and layout never reach the ``ast``)."""
+    return _dump(_strip_docstrings(ast.parse(text, filename=filename)))
 
 
 _DEFAULT = CodeIndex()

@@ -86,3 +86,29 @@ def test_script_imports_are_absolute_rgsym_imports(pkg):
     idx = CodeIndex(pkg)
     script = "import numpy\nfrom rgsym.a import f\nfrom rgsym import pkg, b\nimport rgsym.c\n"
     assert idx.script_imports(script) == ("rgsym.a", "rgsym.b", "rgsym.c", "rgsym.pkg")
+
+
+def test_one_index_sees_a_file_edited_while_the_process_runs(pkg):
+    """Cache keys of sweeps come from a long-lived index (a kernel that reloads an edited module): it must
+    key on the file's content, never on the module's name alone."""
+    idx = CodeIndex(pkg)
+    before = idx.code_hash("rgsym.a")
+    (pkg / "b.py").write_text((pkg / "b.py").read_text().replace("x + 1", "x + 3"))
+    assert idx.code_hash("rgsym.a") != before
+    (pkg / "a.py").write_text((pkg / "a.py").read_text().replace("from .b import g", "from .lonely import X as g"))
+    assert "rgsym.lonely" in idx.module_closure("rgsym.a") and "rgsym.b" not in idx.module_closure("rgsym.a")
+
+
+def test_the_dump_does_not_depend_on_fields_newer_pythons_add():
+    """Python 3.12 adds ``type_params=[]`` to every function: an unset or empty field never reaches the key."""
+    import ast
+
+    from rgsym.codehash import _dump
+
+    tree = ast.parse("def f(x):\n    return x\n")
+    plain = _dump(tree)
+    tree.body[0].type_params = []
+    tree.body[0].some_future_field = None
+    tree.body[0]._fields = tuple(tree.body[0]._fields) + ("type_params", "some_future_field")
+    assert _dump(tree) == plain
+    assert _dump(ast.parse("def f(x):\n    return x + 1\n")) != plain

@@ -22,6 +22,16 @@ from pathlib import Path
 
 from .. import codehash
 
+_INDEXES: dict = {}
+
+
+def _index(root: Path) -> codehash.CodeIndex:
+    """One code index per repository in a process (its caches key on file content, so it stays right)."""
+    key = str(Path(root).resolve())
+    if key not in _INDEXES:
+        _INDEXES[key] = codehash.CodeIndex(Path(root) / "rgsym")
+    return _INDEXES[key]
+
 
 def chapter_modules(chapter_source: Path, index: codehash.CodeIndex) -> tuple[str, ...]:
     """The rgsym modules a chapter's code depends on: its imports and everything they import."""
@@ -31,7 +41,7 @@ def chapter_modules(chapter_source: Path, index: codehash.CodeIndex) -> tuple[st
 
 def hashed_files(chapter_source: Path, root: Path) -> list[Path]:
     """The files a chapter's sources hash covers (also what makes a run "dirty" against git)."""
-    index = codehash.CodeIndex(Path(root) / "rgsym")
+    index = _index(root)
     return [Path(chapter_source), *index.files_of(chapter_modules(chapter_source, index)),
             Path(root) / "requirements.txt"]
 
@@ -45,12 +55,10 @@ def sources_hash(chapter_source: Path, root: Path) -> str:
     """SHA-256 over the chapter's code, the code of the rgsym modules it imports (transitively) and
     ``requirements.txt``."""
     chapter_source, root = Path(chapter_source), Path(root)
-    index = codehash.CodeIndex(root / "rgsym")
-    text = chapter_source.read_text()
+    index = _index(root)
     h = hashlib.sha256()
-    h.update(b"chapter\0" + code_hash_of_script(text, str(chapter_source)).encode() + b"\0")
-    for m in chapter_modules(chapter_source, index):
-        h.update(m.encode() + b"\0" + index.normalised_source(m).encode() + b"\0")
+    h.update(b"chapter\0" + code_hash_of_script(chapter_source.read_text(), str(chapter_source)).encode() + b"\0")
+    index.update(h, chapter_modules(chapter_source, index))
     req = root / "requirements.txt"
     h.update(b"requirements.txt\0" + req.read_bytes() + b"\0")  # a missing file is an error, not skipped
     return h.hexdigest()

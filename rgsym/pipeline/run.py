@@ -52,21 +52,22 @@ def git_info(root: Path, paths: list[Path]) -> dict:
 
 
 def decide(chapter: Chapter, params: dict, explicit: bool, out_dir: Path, root: Path, force: bool = False):
-    """Return ``(reuse: bool, reason: str, src_hash, in_hash)`` for one chapter."""
+    """Return ``(reuse: bool, reason: str, src_hash, in_hash, meta)`` for one chapter (``meta``: the
+    provenance record of its executed notebook, ``None`` if there is none)."""
     src_hash = sources_hash(chapter.source, root)
     in_hash = input_hash(src_hash, params)
     meta = read_meta(chapter.notebook_path(out_dir))
     if force:
-        return False, "forced", src_hash, in_hash
+        return False, "forced", src_hash, in_hash, meta
     if meta is None:
-        return False, "no executed notebook", src_hash, in_hash
+        return False, "no executed notebook", src_hash, in_hash, meta
     if meta.get("input_hash") == in_hash:
-        return True, "inputs unchanged", src_hash, in_hash
+        return True, "inputs unchanged", src_hash, in_hash, meta
     if not explicit and meta.get("sources_hash") == src_hash:
-        return True, f"sources unchanged (kept its {meta.get('profile')} run)", src_hash, in_hash
+        return True, f"sources unchanged (kept its {meta.get('profile')} run)", src_hash, in_hash, meta
     if meta.get("sources_hash") != src_hash:
-        return False, "sources changed", src_hash, in_hash
-    return False, "parameters changed", src_hash, in_hash
+        return False, "sources changed", src_hash, in_hash, meta
+    return False, "parameters changed", src_hash, in_hash, meta
 
 
 VISIBILITY_TAGS = ("remove-cell", "remove-input", "remove-output", "hide-cell", "hide-input", "hide-output")
@@ -96,18 +97,24 @@ class _Lock:
     def __enter__(self):
         import fcntl
 
-        self.fh = open(self.path, "w")
-        try:
-            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        while True:
+            self.fh = open(self.path, "a")
+            try:
+                fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                self.fh.close()
+                raise ChapterFailed(f"another run is writing {self.path.with_name(self.path.stem[1:] + '.ipynb')} "
+                                    f"(lock {self.path}); wait for it or use --out") from None
+            try:  # the file locked must still be the one at the path (a finishing run unlinks it)
+                if os.stat(self.path).st_ino == os.fstat(self.fh.fileno()).st_ino:
+                    return self
+            except FileNotFoundError:
+                pass
             self.fh.close()
-            raise ChapterFailed(f"another run is writing {self.path.with_name(self.path.stem[1:] + '.ipynb')} "
-                                f"(lock {self.path}); wait for it or use --out") from None
-        return self
 
     def __exit__(self, *exc):
+        self.path.unlink(missing_ok=True)  # before the lock is released: no run can lock a stale file
         self.fh.close()
-        self.path.unlink(missing_ok=True)
 
 
 def _summarise_cache_log(path: Path) -> dict:
@@ -244,7 +251,7 @@ def _code(src: str) -> str:
         return src
 
 
-def refresh_prose(chapter: Chapter, nb_path: Path) -> bool:
+def refresh_prose(chapter: Chapter, nb_path: Path, meta: dict | None = None) -> bool:
     """Where only the narrative of ``chapter`` changed since ``nb_path`` was executed, rewrite the
     notebook's markdown (and cell tags) from the source, keeping every code cell's outputs; nothing is
     executed. Returns False (and writes nothing) when the prose is current or the code cells no
@@ -252,7 +259,7 @@ def refresh_prose(chapter: Chapter, nb_path: Path) -> bool:
     import jupytext
     import nbformat
 
-    meta = read_meta(nb_path)
+    meta = read_meta(nb_path) if meta is None else meta
     if meta is None or meta.get("prose_hash") == prose_hash(chapter.source):
         return False
     old = nbformat.read(str(nb_path), as_version=4)
@@ -321,8 +328,8 @@ def run_chapters(select=None, overrides: dict | None = None, *, out_dir=None, fo
     out_dir = Path(out_dir) if out_dir else book_dir / "notebooks"
     summary = []
     for ch, params, explicit in plans:
-        reuse, reason, src_hash, in_hash = decide(ch, params, explicit, out_dir, root, force)
-        if reuse and refresh_prose(ch, ch.notebook_path(out_dir)):
+        reuse, reason, src_hash, in_hash, meta = decide(ch, params, explicit, out_dir, root, force)
+        if reuse and refresh_prose(ch, ch.notebook_path(out_dir), meta):
             log(f"[prose]   {ch.stem}: {reason}; narrative refreshed from the source, nothing executed")
             summary.append({"chapter": ch.stem, "executed": False, "reason": reason, "prose": True})
             continue
@@ -331,7 +338,7 @@ def run_chapters(select=None, overrides: dict | None = None, *, out_dir=None, fo
             summary.append({"chapter": ch.stem, "executed": False, "reason": reason})
             continue
         dest = out_dir
-        if not replace and protected(read_meta(ch.notebook_path(out_dir)), params):
+        if not replace and protected(meta, params):
             dest = root / "runs"
             log(f"[protect] {ch.stem}: {ch.notebook_path(out_dir)} holds a paper-profile run with other parameters; "
                 f"writing this run to {dest}/ instead (pass --replace to replace it)")
