@@ -353,7 +353,7 @@ for n in ch1.FIT_ORDERS:
     glue(f"y{n}_exact", float(cf.exponent(n)))
 fit = ch1.fit_check(fits)
 zero = ch1.zero_cumulant_check(ch1.zero_cumulant_z(results))
-v1 = ch1.reference_verdict(results, control, figure="Figure 2")
+v1 = ch1.reference_verdict(results, control, figure="Figure 2", fits=fits, control_fits=control_fits)
 ratio = (fits.y_se_boot / fits.y_se).to_numpy()
 glue("se_ratio_min", float(np.nanmin(ratio)) if len(fits) else float("nan"))
 glue("se_ratio_max", float(np.nanmax(ratio)) if len(fits) else float("nan"))

@@ -146,7 +146,7 @@ def test_verdicts_and_their_pass_marks():
     assert not ch1.zero_cumulant_check(np.array([0.1, ch1.ZERO_ABS_MAX + 0.1]))["ok"]
     assert not ch1.zero_cumulant_check(np.full(10, 1.6))["ok"]  # rms above ZERO_RMS_MAX
     table = pd.DataFrame({"z": [0.5, -2.9]})
-    assert ch1.fit_check(table) == {"n_fits": 2, "max_z": 2.9, "ok": True}
+    assert ch1.fit_check(table) == {"n_fits": 2, "max_z": 2.9, "n_nonfinite": 0, "ok": True}
     assert not ch1.fit_check(pd.DataFrame({"z": [3.1]}))["ok"]
     empty = ch1.fit_check(pd.DataFrame({"z": []}))
     assert empty["n_fits"] == 0 and math.isnan(empty["max_z"])
@@ -213,3 +213,63 @@ def test_reference_verdict_fails_when_the_control_passes_or_the_threshold_is_tin
     assert not tiny.holds and tiny.sensitivity["FIT_Z_MAX x0.5"] is False
     monkeypatch.setattr(ch1_fits, "FIT_Z_MAX", 1e6)  # and at a huge one the control no longer fails
     assert not ch1.reference_verdict(results, control).holds
+
+
+def test_measure_flow_refuses_bad_orders_seeds_and_bins():
+    with pytest.raises(ValueError, match="at least one cumulant order"):
+        ch1.measure_flow("uniform", 2, 3, 100, orders=())
+    with pytest.raises(ValueError, match="orders must lie in 1..8"):
+        ch1.measure_flow("uniform", 2, 3, 100, orders=(1, 9))
+    with pytest.raises(ValueError, match="seed must be an integer"):
+        ch1.measure_flow("uniform", 2, 3, 100, seed=1.5)
+    with pytest.raises(ValueError, match="seed must be an integer"):
+        ch1.measure_flow("uniform", 2, 3, 100, seed=-1)
+    with pytest.raises(ValueError, match="bins must be an integer"):
+        ch1.measure_flow("uniform", 2, 3, 100, bins=80.0)
+
+
+def test_fit_checks_count_unfittable_fits():
+    import pandas as pd
+
+    table = pd.DataFrame({"z": [0.5, math.nan], "z_boot": [1.0, math.nan]})
+    assert ch1.z_extent(table) == (1.0, 1) and ch1.worst_z(table) == 1.0
+    assert ch1.fit_check(table) == {"n_fits": 2, "max_z": 0.5, "n_nonfinite": 1, "ok": False}
+    assert not ch1.fit_check(table, "z_boot")["ok"]
+
+
+def _unfittable(results, law, n):
+    """``results`` with the order-``n`` cumulant of ``law`` within noise beyond level 0 (no fit)."""
+    from dataclasses import replace
+
+    res = results[law]
+    k = np.array(res.k)
+    k[1:, res.column(n)] = 0.1 * res.se[1:, res.column(n)]
+    return {**results, law: replace(res, k=k)}
+
+
+def test_reference_verdict_fails_when_a_fit_cannot_be_made():
+    results, control = _verdict_flows()
+    assert ch1.reference_verdict(results, control).holds
+    broken = _unfittable(results, "exponential", 4)
+    table = ch1.exponent_table(broken)
+    assert ch1.z_extent(table)[1] == 1 and ch1.worst_z(table) < ch1.FIT_Z_MAX  # the others still pass
+    v = ch1.reference_verdict(broken, control)
+    assert not v.holds and "NOT SUPPORTED: 1 fit(s) of the map" in v.notes
+
+
+def test_reference_verdict_builds_each_table_once(monkeypatch):
+    results, control = _verdict_flows()
+    calls = []
+    real = ch1_fits.exponent_table
+
+    def counted(res, *args, **kw):
+        calls.append(kw.get("snr_min"))
+        return real(res, *args, **kw)
+
+    monkeypatch.setattr(ch1_fits, "exponent_table", counted)
+    v = ch1.reference_verdict(results, control)
+    assert len(calls) == 6  # (map, control) at FIT_SNR_MIN x 0.5, 1, 2
+    calls.clear()
+    fits, ctrl = real(results), real(control)
+    again = ch1.reference_verdict(results, control, fits=fits, control_fits=ctrl)
+    assert len(calls) == 4 and again.record() == v.record()

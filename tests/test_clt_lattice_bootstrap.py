@@ -114,3 +114,32 @@ def test_exponent_replicates_reproduce_the_weighted_fit():
     assert np.isnan(lb.exponent_replicates(ell, k[None], se[None], 2, np.eye(5, dtype=bool)[0])).all()
     assert math.isnan(float(lb.bootstrap_se([1.0, math.nan])))
     assert float(lb.bootstrap_se([1.0, 3.0, math.nan])) == pytest.approx(math.sqrt(2))
+
+
+def test_exponent_replicates_are_fit_exponent_bit_for_bit():
+    """Every replicate is the very fit of rg.fit_exponent on that resample (one algebra, not a copy)."""
+    rng = np.random.default_rng(11)
+    ell = np.arange(6)
+    k = 2.0 ** (-ell * 0.7) * rng.uniform(0.7, 1.3, (40, 6)) * rng.choice([-1.0, 1.0], (40, 6))
+    se = np.abs(k) * rng.uniform(0.01, 0.3, (40, 6))
+    rep = lb.exponent_replicates(ell, k, se, 3, np.ones(6, bool))
+    fits = np.array([rg.fit_exponent(ell, k[i], se[i], 3, snr_min=0).y for i in range(40)])
+    assert np.array_equal(rep, fits)
+    # a resample whose weights vanish on all but one level has no fit: nan, not an error
+    k[0, 1:] = 0.0
+    assert np.isnan(lb.exponent_replicates(ell, k, se, 3, np.ones(6, bool))[0])
+
+
+def test_power_sums_are_shared_with_the_central_moments():
+    from rgsym.clt import sample_moments as sm
+
+    rng = np.random.default_rng(2)
+    s = rng.exponential(size=(300, 64))
+    P = lb.lattice_power_sums(s, 6, 0.8)
+    assert np.array_equal(P, sm.power_sums(s, 6, 0.8, blocks="rows"))
+    mean, m = sm.central_moments(s, 6)
+    c = s.mean(-1, keepdims=True)
+    mean2, m2 = sm.moments_from_sums(sm.power_sums(s, 6, c), c[..., 0], N=64)
+    assert np.array_equal(mean, mean2) and np.array_equal(m, m2)
+    with pytest.raises(ValueError, match="single number"):
+        sm.power_sums(s, 6, c, blocks="rows")

@@ -28,12 +28,13 @@ from ..validation import as_choices, as_float, as_int, as_tuple, check_choice
 from ..clt.blockmap import (block_map, check_block_size, check_lattice, exact_cumulant_flow, nearest_steps,
                             sample_lattice)
 from ..clt.estimators import KSTAT_MAX_ORDER, summary_from_moments, summary_moment_order
+from ..clt.kstat_formulas import check_order
 from ..clt.lattice_bootstrap import group_sums, lattice_power_sums, moments_from_sums, resampled_kstats, unit_group
 from ..clt.laws import LAWS, EmpiricalLaw, empirical_law, get_law
 from .ch1_fits import (BOOT_LEVEL, C1REF_STATEMENT, C1REF_TEST, FIT_ORDERS, FIT_SNR_MIN, FIT_Z_MAX,  # noqa: F401
                        Y_FLOOR, ZERO_ABS_MAX, ZERO_RMS_MAX, block_size_eigenvalues, combine_exponents,
                        combined_exponent, eigenvalue_table, exponent_table, fit_check, reference_verdict,
-                       worst_z, worst_z_interval, zero_cumulant_check, zero_cumulant_z)
+                       worst_z, worst_z_interval, z_extent, zero_cumulant_check, zero_cumulant_z)
 
 DEFAULT_LAWS = ("uniform", "rademacher", "laplace", "exponential", "bimodal")
 """The five base laws Chapter 1 follows by default (all non-Gaussian)."""
@@ -105,6 +106,21 @@ class FlowSettings:
         return replace(self, n_samples=n_samples)
 
 
+def check_orders(orders: Sequence[int], *, sort: bool = True) -> tuple[int, ...]:
+    """The cumulant orders as a tuple of ints in ``1..KSTAT_MAX_ORDER``
+    (:func:`~rgsym.clt.kstat_formulas.check_order`), at least one; sorted without repeats for
+    ``sort``, else as given."""
+    orders = tuple(orders)
+    if not orders:
+        raise ValueError(f"need at least one cumulant order: cumulant orders must lie in 1..{KSTAT_MAX_ORDER}, "
+                         "got none")
+    try:
+        checked = tuple(check_order(n) for n in orders)
+    except ValueError as err:
+        raise ValueError(f"cumulant orders must lie in 1..{KSTAT_MAX_ORDER}, got {orders}: {err}") from None
+    return tuple(sorted(set(checked))) if sort else checked
+
+
 def resolve_flow_settings(profile: str = "smoke", b=2, steps=None, n_samples=None, lattice_size=None,
                           laws=None, orders: Sequence[int] = DEFAULT_ORDERS, n_boot=None) -> FlowSettings:
     """Validate Chapter 1's knobs and fill the profile's defaults, before any heavy work.
@@ -121,9 +137,7 @@ def resolve_flow_settings(profile: str = "smoke", b=2, steps=None, n_samples=Non
     if not laws:
         raise ValueError(f"laws must name at least one base law; valid choices are: {', '.join(LAWS)}")
     laws = as_choices("laws", laws, LAWS, kind="base law")
-    orders = tuple(sorted({as_int("cumulant order", n) for n in orders}))
-    if not orders or orders[0] < 1 or orders[-1] > KSTAT_MAX_ORDER:
-        raise ValueError(f"cumulant orders must lie in 1..{KSTAT_MAX_ORDER}, got {orders}")
+    orders = check_orders(orders)
     if steps is not None:
         steps = as_int("steps", steps, lo=1)
     if lattice_size is not None:
@@ -216,10 +230,11 @@ def measure_flow(law: str, b, steps: int, n_samples: int, *, seed: int = 0, devi
     check_choice("base law", law, LAWS)
     steps = as_int("steps", steps)
     n_samples = as_int("n_samples", n_samples)
-    orders = tuple(as_int("cumulant order", n) for n in orders)
+    orders = check_orders(orders, sort=False)
     n_boot = as_int("n_boot", n_boot, lo=0)
     a = as_float("field exponent a", field_exponent, lo=0.0, open_lo=True)
-    return _measure_flow(law, b, steps, n_samples, int(seed), str(device), orders, int(bins),
+    seed, bins = as_int("seed", seed, lo=0), as_int("bins", bins, lo=1)
+    return _measure_flow(law, b, steps, n_samples, seed, str(device), orders, bins,
                          (float(x_range[0]), float(x_range[1])), n_boot, a, bool(histograms))
 
 

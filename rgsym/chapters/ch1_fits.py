@@ -137,21 +137,31 @@ def combined_exponent(results: dict[str, FlowResult], n: int, *,
 # --------------------------------------------------------------------------------------------
 # the chapter's verdicts
 # --------------------------------------------------------------------------------------------
+def z_extent(table, column: str = "z_boot") -> tuple[float, int]:
+    r"""``(worst, n_nonfinite)``: the largest finite :math:`|z|` of ``column`` of an exponent table (nan
+    without finite ones) and the number of fits whose :math:`z` is not finite (unfittable: fewer than
+    two levels above :data:`FIT_SNR_MIN`, or no usable resamples). Every check of the fits reads both,
+    so that a fit that cannot be made never passes by dropping out."""
+    z = np.abs(table[column].to_numpy(dtype=float)) if len(table) else np.zeros(0)
+    finite = np.isfinite(z)
+    return (float(z[finite].max()) if finite.any() else math.nan), int(z.size - finite.sum())
+
+
 def fit_check(table, column: str = "z") -> dict:
-    """The exponent fits against the exact :math:`y_n`: ``n_fits``, ``max_z`` (the largest
-    :math:`|z|` of ``column``, ``"z"`` (naive) or ``"z_boot"``, nan without fits) and ``ok`` (every
-    :math:`|z|` below :data:`FIT_Z_MAX`)."""
+    """The exponent fits against the exact :math:`y_n`: ``n_fits``, ``max_z`` (the largest finite
+    :math:`|z|` of ``column``, ``"z"`` (naive) or ``"z_boot"``, nan without any: :func:`z_extent`),
+    ``n_nonfinite`` (fits without a finite :math:`z`) and ``ok`` (at least one fit, every one finite
+    and every :math:`|z|` below :data:`FIT_Z_MAX`)."""
     if not len(table):
-        return {"n_fits": 0, "max_z": float("nan"), "ok": False}
-    max_z = np.max(np.abs(table[column]))
-    return {"n_fits": int(len(table)), "max_z": float(max_z), "ok": bool(max_z < FIT_Z_MAX)}
+        return {"n_fits": 0, "max_z": float("nan"), "n_nonfinite": 0, "ok": False}
+    max_z, bad = z_extent(table, column)
+    return {"n_fits": int(len(table)), "max_z": max_z, "n_nonfinite": bad, "ok": bool(bad == 0 and max_z < FIT_Z_MAX)}
 
 
 def worst_z(table) -> float:
-    r"""The largest :math:`|z_\text{boot}|` of an exponent table (nan without finite ones)."""
-    z = np.abs(table.z_boot.to_numpy(dtype=float)) if len(table) else np.zeros(0)
-    z = z[np.isfinite(z)]
-    return float(z.max()) if z.size else math.nan
+    r"""The largest finite :math:`|z_\text{boot}|` of an exponent table (nan without finite ones; the
+    count of the others is :func:`z_extent`'s)."""
+    return z_extent(table)[0]
 
 
 def worst_z_interval(table, level: float = BOOT_LEVEL) -> tuple[float, float]:
@@ -183,23 +193,37 @@ C1REF_TEST = ("Fit y_n of |k_n(l)| ~ b^(l y_n) per law and order n = 3..6 over t
 
 
 def reference_verdict(results: dict[str, FlowResult], control: dict[str, FlowResult], *,
-                      figure: str = "Figure 2") -> Verdict:
+                      figure: str = "Figure 2", fits=None, control_fits=None) -> Verdict:
     """The verdict on the reference map (claim ``C1ref``, :data:`C1REF_TEST`), built with
     :func:`rgsym.verdicts.decide` over the thresholds :data:`FIT_Z_MAX` and :data:`FIT_SNR_MIN`; the
-    interval is the lattice-bootstrap interval of the worst :math:`|z|` (:func:`worst_z_interval`)."""
+    interval is the lattice-bootstrap interval of the worst :math:`|z|` (:func:`worst_z_interval`).
+    It fails when any fit, of the map or of the control, has no finite :math:`z` (:func:`z_extent`;
+    the notes say so). ``fits``, ``control_fits``: the :func:`exponent_table` of ``results`` and
+    ``control`` at :data:`FIT_SNR_MIN` where already built (else built here); each threshold's tables
+    are built once."""
+    tables = {FIT_SNR_MIN: (exponent_table(results, snr_min=FIT_SNR_MIN) if fits is None else fits,
+                            exponent_table(control, snr_min=FIT_SNR_MIN) if control_fits is None else control_fits)}
+
+    def extents(snr_min):  # the tables change only with FIT_SNR_MIN: build each once
+        if snr_min not in tables:
+            tables[snr_min] = (exponent_table(results, snr_min=snr_min), exponent_table(control, snr_min=snr_min))
+        return tuple(z_extent(t) for t in tables[snr_min])
+
     def test(FIT_Z_MAX, FIT_SNR_MIN):
-        real = worst_z(exponent_table(results, snr_min=FIT_SNR_MIN))
-        ctrl = worst_z(exponent_table(control, snr_min=FIT_SNR_MIN))
-        if not (np.isfinite(real) and np.isfinite(ctrl)):
+        (real, real_bad), (ctrl, ctrl_bad) = extents(FIT_SNR_MIN)
+        if real_bad or ctrl_bad or not (np.isfinite(real) and np.isfinite(ctrl)):
             return False, math.nan
         margin = min(FIT_Z_MAX - real, ctrl - FIT_Z_MAX)
         return bool(real < FIT_Z_MAX and ctrl >= FIT_Z_MAX), margin
 
-    table = exponent_table(results)
-    ctrl = exponent_table(control)
+    table, ctrl = tables[FIT_SNR_MIN]
+    (_, real_bad), (_, ctrl_bad) = extents(FIT_SNR_MIN)
     notes = (f"{len(table)} fits, {results[next(iter(results))].n_boot} lattice resamples; worst |z| (bootstrap) "
              f"{worst_z(table):.3g}, naive {fit_check(table)['max_z']:.3g}; control (a = "
              f"{_field_exponent(control)}) worst |z| {worst_z(ctrl):.3g} over {len(ctrl)} fits")
+    if real_bad or ctrl_bad:
+        notes += (f"; NOT SUPPORTED: {real_bad} fit(s) of the map and {ctrl_bad} of the control have no finite "
+                  f"|z| (unfittable at FIT_SNR_MIN = {FIT_SNR_MIN:g})")
     return decide("C1ref", C1REF_STATEMENT, C1REF_TEST, "worst |y_fit - y_exact| / se_boot over the fits",
                   test, {"FIT_Z_MAX": FIT_Z_MAX, "FIT_SNR_MIN": FIT_SNR_MIN}, interval=worst_z_interval(table),
                   figure=figure, notes=notes)

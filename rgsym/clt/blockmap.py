@@ -171,18 +171,47 @@ def fit_exponent(steps, values, ses, b, *, snr_min: float = 3.0) -> EigenFit:
     if n < 2:
         return EigenFit(math.nan, math.nan, math.nan, math.nan, math.nan, n, math.nan, 0)
     x = ell[ok] * math.log(b)
-    yv = np.log(np.abs(v[ok]))
-    sig = np.maximum(se[ok] / np.abs(v[ok]), 1e-12)
-    w = 1.0 / sig**2
-    X = np.stack([np.ones_like(x), x], axis=1)
-    A = X.T @ (w[:, None] * X)
-    cov = np.linalg.inv(A)
-    coef = cov @ (X.T @ (w * yv))
-    resid = yv - X @ coef
-    chi2 = float(np.sum(w * resid**2))
+    yv, w = log_points(v[ok], se[ok])
+    coef, cov, chi2 = weighted_line_fit(x, yv, w)
+    chi2 = float(chi2)
     dof = n - 2
     if dof > 0 and chi2 / dof > 1:
         cov = cov * (chi2 / dof)
     y, y_se = float(coef[1]), float(math.sqrt(cov[1, 1]))
     lam = float(b) ** y
     return EigenFit(y, y_se, lam, lam * math.log(b) * y_se, float(coef[0]), n, chi2, dof)
+
+
+def log_points(values, ses):
+    r"""The points of a fit of :math:`\log|k|`: ``(log|k|, weights)``, the weight
+    :math:`1/\max(\mathrm{se}/|k|,10^{-12})^2` the inverse variance of the log (any shape)."""
+    v = np.abs(values)
+    yv = np.log(v)
+    sig = np.maximum(ses / v, 1e-12)
+    return yv, 1.0 / sig**2
+
+
+def weighted_line_fit(x, yv, w):
+    r"""Weighted least squares of ``yv`` :math:`=a+y\,x`: ``x`` shape ``(n,)``; ``yv`` and the weights
+    ``w`` shape ``(..., n)``, one fit per leading index. Returns ``(coef, cov, chi2)`` of shapes
+    ``(..., 2)`` (``[a, y]``), ``(..., 2, 2)`` (the inverse of the normal matrix) and ``(...)``: the
+    algebra of :func:`fit_exponent` (design matrix, normal matrix, its inverse), fit by fit -- a stacked
+    matrix product may round differently, so every replicate is exactly the fit of its resample. A fit
+    whose normal matrix is singular gives nans."""
+    x = np.asarray(x, dtype=float)
+    yv = np.asarray(yv, dtype=float)
+    w = np.asarray(w, dtype=float)
+    X = np.stack([np.ones_like(x), x], axis=1)
+    lead = yv.shape[:-1]
+    coef = np.full(lead + (2,), math.nan)
+    cov = np.full(lead + (2, 2), math.nan)
+    chi2 = np.full(lead, math.nan)
+    for i in np.ndindex(lead):
+        wi, yi = w[i], yv[i]
+        try:
+            c = np.linalg.inv(X.T @ (wi[:, None] * X))
+        except np.linalg.LinAlgError:
+            continue
+        k = c @ (X.T @ (wi * yi))
+        cov[i], coef[i], chi2[i] = c, k, np.sum(wi * (yi - X @ k) ** 2)
+    return coef, cov, chi2

@@ -156,10 +156,9 @@ def kstats(x, orders: Iterable[int] | int = 6, *, with_se: bool = True, method: 
     top = max(orders)
     N = check_count(x.shape[-1], top)
     mean, m = central_moments(x, 2 * top if with_se else top)
-    values = stack([mean if n == 1 else _kstat_from_moments(m, n, N) for n in orders])
-    if not with_se:
-        return values, None
-    return values, stack([_se(m, n, N, method) for n in orders])
+    if with_se:
+        return kstats_from_moments(mean, m, N, orders, method=method)
+    return _values(mean, m, N, orders), None
 
 
 def standardised_cumulant(x, n: int, *, with_se: bool = False):
@@ -206,8 +205,12 @@ def kstats_from_moments(mean, m, N: int, orders: Iterable[int] | int = 6, *, met
     N = check_count(N, max(orders))
     if m.shape[-1] <= 2 * max(orders):
         raise ValueError(f"need central moments up to order {2 * max(orders)}, got {m.shape[-1] - 1}")
-    values = stack([mean if n == 1 else _kstat_from_moments(m, n, N) for n in orders])
-    return values, stack([_se(m, n, N, method) for n in orders])
+    return _values(mean, m, N, orders), stack([_se(m, n, N, method) for n in orders])
+
+
+def _values(mean, m, N: int, orders):
+    """The k-statistics of ``orders`` stacked on a new last axis (order 1 is the mean)."""
+    return stack([mean if n == 1 else _kstat_from_moments(m, n, N) for n in orders])
 
 
 def summary_from_moments(mean, m, N: int, orders: Iterable[int] | int = 6, *, method: str = "exact") -> dict:
@@ -219,10 +222,7 @@ def summary_from_moments(mean, m, N: int, orders: Iterable[int] | int = 6, *, me
     N = check_count(N, max(max(orders), 4))
     if m.shape[-1] <= summary_moment_order(orders):
         raise ValueError(f"need central moments up to order {summary_moment_order(orders)}, got {m.shape[-1] - 1}")
-    out = {
-        "k": stack([mean if n == 1 else _kstat_from_moments(m, n, N) for n in orders]),
-        "se": stack([_se(m, n, N, method) for n in orders]),
-    }
+    out = dict(zip(("k", "se"), kstats_from_moments(mean, m, N, orders, method=method)))
     for name, n in (("skewness", 3), ("excess_kurtosis", 4)):
         out[name], out[name + "_se"] = _standardised(m, n, N)
     return out

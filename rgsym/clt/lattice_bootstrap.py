@@ -11,7 +11,7 @@ power sums about a centre :math:`c_l` (one per level),
           S_{l,r}=\sum_i w_i P_{i,l,r},
 
 a resample's power sums are one matrix product, and its central moments follow by the binomial shift
-to the resample's own mean (:func:`moments_from_sums`): every level's k-statistics and standard
+to the resample's own mean (:func:`~.sample_moments.moments_from_sums`): every level's k-statistics and standard
 errors of every resample come out vectorised (:func:`resampled_kstats`), and the fit of the exponent
 is repeated on each (:func:`exponent_replicates`, the same weighted least squares as
 :func:`~.blockmap.fit_exponent` on the same points).
@@ -23,12 +23,9 @@ import math
 import numpy as np
 
 from ..validation import as_int
-from .blockmap import check_block_size
+from .blockmap import check_block_size, log_points, weighted_line_fit
 from .estimators import kstats_from_moments
-from .sample_moments import _shift_sums, is_torch
-
-_CHUNK = 1 << 16
-"""Elements per block of the numpy power-sum pass (cache-sized)."""
+from .sample_moments import is_torch, moments_from_sums, power_sums  # noqa: F401 (moments_from_sums: re-exported)
 
 BOOT_CHUNK_ELEMENTS = 1 << 22
 """Counts per matrix product in :func:`resampled_kstats` (32 MiB in float64): a chunk holds
@@ -45,32 +42,8 @@ def lattice_power_sums(s, rmax: int, centre: float = 0.0) -> np.ndarray:
     rmax = as_int("rmax", rmax, lo=1)
     if s.ndim != 2:
         raise ValueError(f"lattice_power_sums needs shape (n_lattices, M), got {tuple(s.shape)}")
-    c = float(centre)
-    if is_torch(s):
-        import torch
-
-        if s.device.type != "cpu":
-            d = s.detach().to(torch.float64) - c
-            cols = [torch.full_like(d[:, 0], float(d.shape[1])), d.sum(-1)]
-            p = d.clone()
-            for _ in range(2, rmax + 1):
-                p *= d
-                cols.append(p.sum(-1))
-            return torch.stack(cols, -1).cpu().numpy()
-        s = s.detach().numpy()
-    s = np.asarray(s)
-    n, M = s.shape
-    P = np.zeros((n, rmax + 1))
-    P[:, 0] = M
-    rows = max(1, _CHUNK // max(M, 1))
-    for start in range(0, n, rows):
-        d = s[start:start + rows].astype(np.float64) - c
-        P[start:start + rows, 1] = d.sum(-1)
-        p = d.copy()
-        for r in range(2, rmax + 1):
-            p *= d
-            P[start:start + rows, r] = p.sum(-1)
-    return P
+    P = power_sums(s, rmax, float(centre), blocks="rows")
+    return P.cpu().numpy() if is_torch(P) else P
 
 
 def unit_group(n_lattices: int, max_units: int) -> int:
@@ -95,17 +68,6 @@ def group_sums(P: np.ndarray, g: int) -> np.ndarray:
     if P.shape[0] % g:
         raise ValueError(f"{P.shape[0]} lattices do not split into groups of {g}")
     return P.reshape((P.shape[0] // g, g) + P.shape[1:]).sum(1)
-
-
-def moments_from_sums(S, centre=0.0):
-    r"""Mean and central moments from power sums about ``centre``: ``S`` of shape ``(..., R + 1)``
-    with ``S[..., 0]`` the sample size. Returns ``(mean, m)``, shapes ``(...)`` and ``(..., R + 1)``;
-    the binomial shift to the sample's own mean is exact (:func:`~.sample_moments.central_moments`)."""
-    S = np.asarray(S, dtype=np.float64)
-    N = S[..., 0]
-    R = S.shape[-1] - 1
-    m = np.stack(_shift_sums(S, N, R), axis=-1)
-    return np.asarray(centre, dtype=np.float64) + S[..., 1] / N, m
 
 
 def resample_counts(n_units: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
@@ -154,7 +116,8 @@ def resampled_kstats(P: np.ndarray, centres, orders, n_boot: int, rng: np.random
 def exponent_replicates(steps, k_rep, se_rep, b, points) -> np.ndarray:
     r"""The RG exponent :math:`y` fitted on every resample: the weighted least squares of
     :func:`~.blockmap.fit_exponent` (:math:`\log|k|` against :math:`l\log b`, weights
-    :math:`(|k|/\mathrm{se})^2` from the resample's own errors) on the fixed set of levels ``points``
+    :math:`(|k|/\mathrm{se})^2` from the resample's own errors; the same algebra,
+    :func:`~.blockmap.weighted_line_fit`) on the fixed set of levels ``points``
     (a boolean mask of shape ``(n_levels,)``, the levels the measured fit used).
 
     ``k_rep``, ``se_rep``: shape ``(n_boot, n_levels)``. Returns shape ``(n_boot,)`` (nan where fewer
@@ -169,13 +132,9 @@ def exponent_replicates(steps, k_rep, se_rep, b, points) -> np.ndarray:
     if points.sum() < 2:
         return np.full(k_rep.shape[0], math.nan)
     x = np.asarray(steps, dtype=float)[points] * math.log(b)
-    v = np.abs(k_rep[:, points])
     with np.errstate(divide="ignore", invalid="ignore"):
-        yv = np.log(v)
-        w = 1.0 / np.maximum(se_rep[:, points] / v, 1e-12) ** 2
-    sw, swx, swy = w.sum(1), (w * x).sum(1), (w * yv).sum(1)
-    swxx, swxy = (w * x * x).sum(1), (w * x * yv).sum(1)
-    return (sw * swxy - swx * swy) / (sw * swxx - swx**2)
+        yv, w = log_points(k_rep[:, points], se_rep[:, points])
+        return weighted_line_fit(x, yv, w)[0][:, 1]
 
 
 def bootstrap_se(replicates, axis: int = 0):

@@ -12,6 +12,8 @@ import sys
 
 import numpy as np
 
+from ..validation import check_choice
+
 
 def is_torch(x) -> bool:
     torch = sys.modules.get("torch")
@@ -42,10 +44,10 @@ def central_moments(x, rmax: int):
 
     ``x``: shape ``(..., N)`` (numpy or torch). Returns ``(mean, m)`` with ``mean`` of shape ``(...)``
     and ``m`` of shape ``(..., rmax + 1)`` (``m[..., 0] = 1``, ``m[..., 1] = 0``), float64, same kind as
-    ``x``. Two passes: the mean, then all power sums of :math:`d_i=x_i-\bar x` together; the
-    rounding left in :math:`\sum_i d_i` is removed exactly by the binomial shift
-    :math:`\sum(d-c)^r=\sum_j\binom rj(-c)^{r-j}\sum d^j`. CPU tensors are computed through numpy
-    (zero-copy) in cache-sized blocks; CUDA tensors stay on their device.
+    ``x``. Two passes: the mean, then all power sums of :math:`d_i=x_i-\bar x` together
+    (:func:`power_sums`); the rounding left in :math:`\sum_i d_i` is removed exactly by the binomial
+    shift :math:`\sum(d-c)^r=\sum_j\binom rj(-c)^{r-j}\sum d^j` (:func:`moments_from_sums`). CPU tensors
+    are computed through numpy (zero-copy) in cache-sized blocks; CUDA tensors stay on their device.
     """
     rmax = int(rmax)
     x = validated(x)
@@ -59,6 +61,76 @@ def central_moments(x, rmax: int):
             return torch.from_numpy(mean), torch.from_numpy(m)
         return _central_moments_torch(x.detach().to(torch.float64), rmax)
     return _central_moments_numpy(x, rmax)
+
+
+def power_sums(x, rmax: int, centre=0.0, *, blocks: str = "samples"):
+    r"""Power sums :math:`S_r=\sum_i(x_i-c)^r`, ``r = 0..max(rmax, 1)``, along the last axis, in float64.
+
+    ``x``: shape ``(..., N)``, numpy or torch; ``centre``: :math:`c`, a number or (numpy, torch) an
+    array of shape ``(..., 1)``. Returns shape ``(..., max(rmax, 1) + 1)`` (``S[..., 0] = N``), the same
+    kind as ``x`` (CPU tensors go through numpy, zero-copy; CUDA tensors stay on their device). numpy
+    input is converted block by block (cache-sized): ``blocks="samples"`` accumulates over blocks of the
+    last axis, ``blocks="rows"`` sums whole rows, in blocks of the first axis (a number ``centre`` only).
+    """
+    check_choice("power-sum blocks", blocks, ("samples", "rows"))
+    x = validated(x)
+    rmax = int(rmax)
+    if is_torch(x):
+        import torch
+
+        if x.device.type != "cpu":
+            d = x.detach().to(torch.float64) - centre
+            cols = [torch.full_like(d[..., 0], float(d.shape[-1]))] + _block_sums(d, rmax)
+            return torch.stack(cols, -1)
+        if x.dtype == torch.bfloat16:  # numpy has no bfloat16
+            x = x.to(torch.float32)
+        c = centre.detach().numpy() if is_torch(centre) else centre
+        return torch.from_numpy(power_sums(x.detach().numpy(), rmax, c, blocks=blocks))
+    N = x.shape[-1]
+    S = np.zeros(x.shape[:-1] + (max(rmax, 1) + 1,))
+    S[..., 0] = N
+    if blocks == "rows":
+        if np.ndim(centre):
+            raise ValueError("power_sums(blocks='rows') takes a single number as centre")
+        rows = max(1, _CHUNK // max(math.prod(x.shape[1:]), 1))
+        for start in range(0, x.shape[0], rows):
+            d = x[start:start + rows].astype(np.float64) - centre
+            for r, col in enumerate(_block_sums(d, rmax), 1):
+                S[start:start + rows, ..., r] = col
+        return S
+    width = max(1, _CHUNK // max(1, math.prod(x.shape[:-1])))
+    for start in range(0, N, width):
+        d = x[..., start:start + width].astype(np.float64) - centre
+        for r, col in enumerate(_block_sums(d, rmax), 1):
+            S[..., r] += col
+    return S
+
+
+def _block_sums(d, rmax: int) -> list:
+    """``[sum d, sum d^2, .., sum d^rmax]`` along the last axis (at least ``sum d``), powers by repeated
+    products in place."""
+    cols = [d.sum(-1)]
+    if rmax >= 2:
+        p = d * d
+        cols.append(p.sum(-1))
+        for _ in range(3, rmax + 1):
+            p *= d
+            cols.append(p.sum(-1))
+    return cols
+
+
+def moments_from_sums(S, centre=0.0, *, N=None):
+    r"""Mean and central moments from power sums about ``centre``: ``S`` of shape ``(..., R + 1)``
+    (numpy or torch) with ``S[..., 0]`` the sample size (or ``N``, the same for all). Returns
+    ``(mean, m)``, shapes ``(...)`` and ``(..., R + 1)``; the binomial shift to the sample's own mean is
+    exact (:func:`central_moments`)."""
+    if not is_torch(S):
+        S = np.asarray(S, dtype=np.float64)
+        centre = np.asarray(centre, dtype=np.float64)
+    if N is None:
+        N = S[..., 0]
+    m = stack(_shift_sums(S, N, S.shape[-1] - 1))
+    return centre + S[..., 1] / N, m
 
 
 def _shift_sums(S, N: int, rmax: int):
@@ -78,42 +150,17 @@ def _central_moments_numpy(x: np.ndarray, rmax: int):
     if N < 1:
         raise ValueError("need at least one value along the last axis")
     mean = x.mean(-1, dtype=np.float64, keepdims=True)
-    lead = x.shape[:-1]
-    S = np.zeros(lead + (max(rmax, 1) + 1,))
-    S[..., 0] = N
-    width = max(1, _CHUNK // max(1, math.prod(lead)))
-    for start in range(0, N, width):
-        d = x[..., start:start + width].astype(np.float64) - mean
-        S[..., 1] += d.sum(-1)
-        if rmax >= 2:
-            p = d * d
-            S[..., 2] += p.sum(-1)
-            for r in range(3, rmax + 1):
-                p *= d
-                S[..., r] += p.sum(-1)
-    m = _shift_sums(S, N, rmax)
-    mean = np.asarray(mean[..., 0] + S[..., 1] / N)
-    return mean, np.stack(m[: rmax + 1], axis=-1)
+    mean, m = moments_from_sums(power_sums(x, rmax, mean), mean[..., 0], N=N)
+    return np.asarray(mean), m[..., : rmax + 1]
 
 
 def _central_moments_torch(x, rmax: int):
-    import torch
-
     N = x.shape[-1]
     if N < 1:
         raise ValueError("need at least one value along the last axis")
     mean = x.mean(-1, keepdim=True)
-    d = x - mean
-    cols = [torch.full_like(mean[..., 0], float(N)), d.sum(-1)]
-    if rmax >= 2:
-        p = d * d
-        cols.append(p.sum(-1))
-        for _ in range(3, rmax + 1):
-            p *= d
-            cols.append(p.sum(-1))
-    S = torch.stack(cols, -1)
-    m = _shift_sums(S, N, rmax)
-    return mean[..., 0] + S[..., 1] / N, torch.stack(m[: rmax + 1], -1)
+    mean, m = moments_from_sums(power_sums(x, rmax, mean), mean[..., 0], N=N)
+    return mean, m[..., : rmax + 1]
 
 
 def stack(cols):
