@@ -60,7 +60,7 @@ device = "auto"    # "auto", "cpu" or "cuda"
 seed = 0
 steps = None            # Adam steps per network; None: the profile's (smoke 500, paper 5000)
 n_seeds = None          # seeds per configuration; None: the profile's (smoke 2, paper 10)
-workers = None          # parallel training processes on the CPU; None: one per core (at most 2)
+workers = None          # parallel training processes on the CPU; None: one per core (1 on a GPU)
 rep_activation = "silu"  # activation of the representative networks in the successive-RG figure
 
 # %%
@@ -72,7 +72,7 @@ from rgsym.validation import check_choice
 
 S = setup_chapter("02_mlps", profile=profile, device=device, seed=seed, steps=steps, n_seeds=n_seeds,
                   workers=workers, rep_activation=rep_activation)
-spec = ch2.chapter2_spec(profile, steps=steps, n_seeds=n_seeds, device=S.device)  # validates the knobs
+spec = ch2.chapter2_spec(profile, steps=steps, n_seeds=n_seeds)  # validates the knobs
 workers = ch2.resolve_workers(workers, S.device)
 check_choice("rep_activation", rep_activation, spec.activations)
 print(spec.describe())

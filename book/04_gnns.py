@@ -42,7 +42,7 @@ seed = 0
 seeds = None        # training seeds per configuration; None: the profile's default (1 smoke, 2 paper)
 activations = None  # activations of the main GNN grid; None: identity, quadratic, tanh, relu
 cpu_threads = 1     # intra-op CPU threads per training process (tiny tensors: 1 is fastest on a shared CPU)
-workers = None      # parallel training processes on the CPU; None: 1 for smoke, up to 2 for paper
+workers = None      # parallel training processes on the CPU; None: 1 for smoke, one per core for paper
 
 # %%
 from rgsym.chapters import ch4_gnns as ch4
@@ -262,7 +262,7 @@ finish(fig, stamp_train + f", seeds={len(main_spec.seeds)}, tasks={'/'.join(main
 
 # %%
 glue("tie_pct", float((10 ** ch4.TIE - 1) * 100)); glue("tie_floor", ch4.FLOOR)
-comp = {m: ch4.family_comparison(pd.concat([mlp, gmain]), m, tie=ch4.TIE, floor=ch4.FLOOR)
+comp = {m: ch4.family_comparison(pd.concat([mlp, gmain]), m)
         for m in ("G1", "G2", "G3", "G3_fp")}
 for m, c in comp.items():
     v = ch4.family_numbers(c)
@@ -312,10 +312,7 @@ for act in acts:
         if sel.empty:
             continue
         best = sel.groupby("variant").G3.median().idxmin()
-        t = res.summary()
-        ids = t[(t.activation == act) & (t["size"] == big) & (t.task == "gaussian") & ~t.diverged.astype(bool)]
-        ids = ids[[(f"{s} ({e})" if fam == "GNN" else s) == best
-                   for s, e in zip(ids.symmetry, ids.get("edges", pd.Series([""] * len(ids), index=ids.index)))]]
+        ids = sel[sel.variant == best]
         for ax, prefix in zip(axes, ("G3_sample:", "G3_dkappa4:")):
             lv = per_level(res, ids.member_id, prefix)
             ax.plot(lv.index, lv.values.clip(min=1e-12), ls=ls, marker="o", color=ACT_COLOURS[act],

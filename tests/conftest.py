@@ -26,6 +26,32 @@ def _isolated_cache(tmp_path_factory):
         os.environ["RGSYM_CACHE_DIR"] = old
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch CPU thread for a test module (``pytestmark = pytest.mark.usefixtures("one_thread")``):
+    tiny batched matmuls, where intra-op threads only wait for each other on a busy machine."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def gen(seed=0):
+    """A seeded CPU torch generator."""
+    import torch
+
+    return torch.Generator().manual_seed(seed)
+
+
+def blocks(B=4096, b=2, seed=1):
+    """``B`` Gaussian blocks of ``b`` spins, ``(B, b)`` float64, from :func:`gen` ``(seed)``."""
+    import torch
+
+    return torch.randn(B, b, generator=gen(seed), dtype=torch.float64)
+
+
 def copy_repo(dest: Path, with_notebooks: bool = False) -> Path:
     """A minimal copy of the repository (config, toc, requirements, rgsym, book sources) in ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,7 @@
 """Chapter 2's logic (rgsym.chapters.ch2_mlps): the profiles' grids, the knobs, what each architecture
 represents exactly, and the computed test of claim C2 on tables worked out by hand."""
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -67,13 +69,14 @@ def test_chapter2_knobs_and_workers():
     spec = chapter2_spec("smoke", steps=7, n_seeds=3)
     assert spec.train.steps == 7 and spec.seeds == (0, 1, 2)
     assert spec.train.batch_size == chapter2_spec("smoke").train.batch_size
-    assert chapter2_spec("smoke", device="cpu").split_activations
+    assert chapter2_spec("smoke").split_activations
     for bad in (0, -1, 2.5, True):
         with pytest.raises(ValueError, match="steps"):
             chapter2_spec("smoke", steps=bad)
     with pytest.raises(ValueError, match="n_seeds"):
         chapter2_spec("smoke", n_seeds=0)
-    assert resolve_workers(3) == 3 and 1 <= resolve_workers(None, "cpu") <= 2
+    assert resolve_workers(3) == 3 and resolve_workers(None, "cpu") == max(1, os.cpu_count() or 1)
+    assert resolve_workers(None, "cuda") == resolve_workers(3, "cuda") == resolve_workers(None, "meta") == 1
     with pytest.raises(ValueError, match="workers"):
         resolve_workers(0)
 
@@ -127,13 +130,13 @@ def test_the_numbers_the_prose_quotes():
     assert C2_FACTOR == 2.0
 
 
-def test_chunk_keys_do_not_depend_on_the_device():
-    """Chapters 3 and 4 load Chapter 2's networks by their chunk keys: a GPU run must find the same ones."""
-    from rgsym.codehash import code_hash
-    from rgsym.learn import mlp_sweep
+def test_chapter2_spec_takes_no_device():
+    """Chapters 3 and 4 load Chapter 2's networks by their chunk keys: a GPU run must find the same ones,
+    so neither the spec (hence its chunks and their keys) nor its constructor may depend on the device."""
+    import dataclasses
+    import inspect
 
-    src = code_hash("rgsym.learn.mlp_sweep")
-    for profile in ("smoke", "paper"):
-        specs = [chapter2_spec(profile, device=d) for d in ("cpu", "cuda")]
-        keys = [[mlp_sweep._chunk_key(s, [s.members()[i] for i in ids], src) for ids in s.chunks()] for s in specs]
-        assert keys[0] == keys[1] and len(keys[0]) > 1
+    assert "device" not in inspect.signature(chapter2_spec).parameters
+    assert "device" not in {f.name for f in dataclasses.fields(SweepSpec)}
+    with pytest.raises(TypeError):
+        chapter2_spec("smoke", device="cuda")

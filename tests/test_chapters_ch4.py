@@ -140,10 +140,11 @@ def test_capacity_numbers_and_edge_effect():
 def test_tidy_summary_names_variants_across_families():
     class R:
         def summary(self, measures):
-            return pd.DataFrame({"symmetry": ["shared"], "edges": ["block"], "activation": ["tanh"], "size": ["1x2"],
-                                 "depth": [1], "width": [2], "n_params": [9], "task": ["gaussian"], "seed": [0],
+            return pd.DataFrame({"member_id": [7], "symmetry": ["shared"], "edges": ["block"], "activation": ["tanh"],
+                                 "size": ["1x2"], "depth": [1], "width": [2], "n_params": [9], "task": ["gaussian"], "seed": [0],
                                  "diverged": [False], **{m: [0.1] for m in measures}})
     s = tidy_summary(R(), "GNN")
     assert s.variant.tolist() == ["shared (block)"] and s.family.tolist() == ["GNN"]
+    assert s.member_id.tolist() == [7]
     med = variant_medians(s.assign(diverged=[True]), "G3", by=("variant",))
     assert med.value.tolist() == [np.inf] and med.n_diverged.tolist() == [1]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from rgsym.learn.gnn_sweep import MERGE_COST, GNNSweepSpec, run_gnn_sweep
 from rgsym.learn.sweep import member_ids
@@ -10,12 +9,7 @@ from rgsym.learn.measures import MeasureConfig
 from rgsym.learn.training import TrainConfig
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_gnn_sweep_trains_caches_and_rebuilds_members(tmp_path, monkeypatch):
@@ -71,4 +65,3 @@ def test_chunks_split_heavy_groups_only():
         kinds = {(members[i].config.edges, members[i].config.weights, members[i].config.antisymmetrised) for i in chunk}
         assert len(kinds) == 1
     assert sorted(i for c in heavy.chunks() for i in c) == list(range(len(members)))
-    assert [len(c) for c in heavy.chunks(split_heavy=False)] == [8, 8]  # the GPU grouping

@@ -3,7 +3,6 @@ rgsym.learn.cache: tidy tables, content caching, resuming an interrupted sweep, 
 networks, and name validation."""
 import pandas as pd
 import pytest
-import torch
 
 from rgsym.codehash import code_hash
 from rgsym.learn import cache
@@ -16,12 +15,7 @@ from rgsym.nets.activations import ACTIVATIONS
 from rgsym.nets.mlp import SYMMETRIES
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture()

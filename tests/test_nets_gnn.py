@@ -16,13 +16,7 @@ from rgsym.nets.graphs import adjacency, lattice_graph
 D64 = torch.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny batched matmuls: intra-op threads only wait for each other on a busy machine."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def lattices(E, B, N, seed=0):
@@ -202,7 +196,8 @@ def test_training_keeps_constraints_and_learns():
     (dict(activation="sigmoid"), "unknown activation 'sigmoid'"),
     (dict(depth=5), "depth must be an integer in \\[1, 4\\]"),
     (dict(width=0), "width must be an integer in \\[1, 1024\\]"),
-    (dict(b=1), "block size b must be an integer >= 2"),
+    (dict(b=1), "block size b must be an integer in \\[2, 64\\]"),
+    (dict(b=65), "block size b must be an integer in \\[2, 64\\]"),
     (dict(activation="tanh", alpha=0.3), "alpha is a parameter of the 'quadratic' activation only"),
 ])
 def test_bad_configs_are_rejected(kwargs, match):

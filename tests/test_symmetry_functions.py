@@ -4,18 +4,11 @@ import math
 
 import torch
 
+from conftest import blocks
 from rgsym.symmetry import functions as S
 from rgsym.symmetry import functions as F
 
 DT = torch.float64
-
-
-def _gen(seed=0):
-    return torch.Generator().manual_seed(seed)
-
-
-def blocks(B=4096, b=2, seed=1):
-    return torch.randn(B, b, generator=_gen(seed), dtype=DT)
 
 
 # ------------------------------------------------------------------ function space, closed forms

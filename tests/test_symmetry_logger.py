@@ -7,19 +7,12 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import blocks
 from rgsym.nets.mlp import EnsembleMLP, MLPConfig
 from rgsym.symmetry import logger as S
 from rgsym.symmetry.parameters import PARAM_MEASURES
 
 DT = torch.float64
-
-
-def _gen(seed=0):
-    return torch.Generator().manual_seed(seed)
-
-
-def blocks(B=4096, b=2, seed=1):
-    return torch.randn(B, b, generator=_gen(seed), dtype=DT)
 
 
 def build(symmetry="free", activation="tanh", width=6, depth=1, b=2, seeds=3):

@@ -14,7 +14,6 @@ Thresholds are the named constants below.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from typing import Iterable, Sequence
 
@@ -26,11 +25,11 @@ from ..clt.blockmap import block_map
 from ..config import PROFILES
 from ..learn.measures import MeasureConfig
 from ..learn.mlp_sweep import SweepSpec
-from ..learn.sweep import SweepResult
+from ..learn.sweep import SweepResult, resolve_workers  # noqa: F401 (resolve_workers: the chapter's glue)
 from ..learn.training import TrainConfig
 from ..nets.exact import exact_layers, from_layers, tied_bias_layers
 from ..nets.mlp import SYMMETRIES, MLPConfig
-from ..validation import as_int, as_optional_int, check_choice
+from ..validation import as_optional_int, check_choice
 
 C2_FACTOR = 2.0
 """C2 holds when the most constrained and the most complex cell are both this many times worse than the best."""
@@ -47,14 +46,14 @@ TIED_BIASES = (0.0, 1.0, 3.0, 10.0, 30.0)
 
 
 # -- the grid ------------------------------------------------------------------------------------
-def chapter2_spec(profile: str, *, steps: int | None = None, n_seeds: int | None = None, device=None,
+def chapter2_spec(profile: str, *, steps: int | None = None, n_seeds: int | None = None,
                   **overrides) -> SweepSpec:
     """The sweep of Chapter 2 for a profile (``'smoke'`` or ``'paper'``).
 
     ``steps`` and ``n_seeds`` (``None``: the profile's) override the Adam steps and the number of seeds;
-    other keyword arguments override fields of the :class:`SweepSpec`. ``device`` is accepted for
-    compatibility and changes nothing: the chunks, hence the cache keys, are the same on every device,
-    so that Chapters 3 and 4 load exactly the networks Chapter 2 trained, wherever each ran.
+    other keyword arguments override fields of the :class:`SweepSpec`. The spec takes no device: the
+    chunks, hence the cache keys, are the same on every device, so that Chapters 3 and 4 load exactly
+    the networks Chapter 2 trained, wherever each ran.
     """
     check_choice("profile", profile, PROFILES)
     as_optional_int("steps", steps, lo=1)
@@ -84,16 +83,6 @@ def chapter2_spec(profile: str, *, steps: int | None = None, n_seeds: int | None
     return spec.replace(**overrides) if overrides else spec
 
 
-def resolve_workers(workers: int | None, device=None) -> int:
-    """Training processes for :func:`run_sweep`: ``None`` means one per CPU core on the CPU, and 1 on a
-    GPU."""
-    if workers is not None:
-        return as_int("workers", workers, lo=1)
-    if device is not None and torch.device(device).type == "cuda":
-        return 1
-    return max(1, os.cpu_count() or 1)
-
-
 # -- analysis of a sweep's table ---------------------------------------------------------------
 NONLINEAR = ("quadratic", "tanh", "relu", "gelu", "silu")
 """The nonlinear activations (the identity network is exact everywhere and says nothing about C2)."""
@@ -114,7 +103,7 @@ def cell_stats(result: SweepResult, measure: str, by: Sequence[str] = ("task", "
     if activations is not None:
         t = t[t["activation"].isin(list(activations))]
     by = list(by)
-    good = t[~t["diverged"].astype(bool)]
+    good = result.valid(t)
     g = good.groupby(by)["value"]
     out = pd.DataFrame({"median": g.median(), "q25": g.quantile(0.25), "q75": g.quantile(0.75), "n": g.size()})
     excl = t[t["diverged"].astype(bool)].groupby(by).size()

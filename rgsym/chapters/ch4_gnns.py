@@ -12,7 +12,6 @@ r"""Chapter 4 (GNNs on the lattice graph): its grids, the MLP-GNN comparison and
 """
 from __future__ import annotations
 
-import os
 from typing import Sequence
 
 import numpy as np
@@ -21,6 +20,7 @@ import torch
 
 from ..config import PROFILES
 from ..learn.gnn_sweep import GNNSweepSpec
+from ..learn.sweep import resolve_workers
 from ..nets.gnn import EnsembleGNN
 from ..nets.gnn_config import GNN_SYMMETRIES, GNNConfig
 from ..nets.graphs import EDGE_VARIANTS
@@ -44,15 +44,12 @@ EDGE_FLOOR = 1e-12
 def run_settings(profile: str, device, *, threads: int | None = 1, workers: int | None = None) -> dict:
     """Keyword arguments ``threads`` and ``workers`` for :func:`rgsym.learn.gnn_sweep.run_gnn_sweep` and
     :func:`rgsym.learn.mlp_sweep.run_sweep`, validated: ``workers=None`` means one process for ``smoke`` and
-    one per CPU core for ``paper``; on a GPU always one."""
+    one per CPU core for ``paper``; on a GPU always one (:func:`rgsym.learn.sweep.resolve_workers`)."""
     check_choice("profile", profile, PROFILES)
     threads = as_optional_int("threads (cpu_threads)", threads, lo=1)
-    workers = as_optional_int("workers", workers, lo=1)
-    if torch.device(device).type != "cpu":
+    if workers is None and profile == "smoke":
         workers = 1
-    elif workers is None:
-        workers = 1 if profile == "smoke" else max(1, os.cpu_count() or 1)
-    return {"threads": threads, "workers": workers}
+    return {"threads": threads, "workers": resolve_workers(workers, device)}
 
 
 # -- the grids of Chapter 4 ----------------------------------------------------------------------
@@ -97,9 +94,9 @@ HEADLINE = ("G1", "G2", "G3", "G3_fp")
 
 def tidy_summary(result, family: str | None = None):
     r"""One row per member with the headline measures (:data:`HEADLINE`) and the columns that
-    name a model across families: ``family`` ('MLP' or 'GNN'), ``variant`` (the symmetry, plus the
-    edge variant for GNNs), ``symmetry``, ``edges`` ('' for MLPs), ``activation``, ``size``,
-    ``depth``, ``width``, ``n_params``, ``task``, ``seed``, ``diverged``."""
+    name a model across families: ``member_id`` (in its sweep), ``family`` ('MLP' or 'GNN'), ``variant``
+    (the symmetry, plus the edge variant for GNNs), ``symmetry``, ``edges`` ('' for MLPs), ``activation``,
+    ``size``, ``depth``, ``width``, ``n_params``, ``task``, ``seed``, ``diverged``."""
     s = result.summary(HEADLINE)
     fam = family or ("GNN" if "edges" in s.columns else "MLP")
     check_choice("model family", fam, ("MLP", "GNN"))
@@ -108,22 +105,27 @@ def tidy_summary(result, family: str | None = None):
     if "edges" not in s.columns:
         s["edges"] = ""
     s["variant"] = [f"{sym} ({e})" if e else sym for sym, e in zip(s["symmetry"], s["edges"])]
-    cols = ["family", "variant", "symmetry", "edges", "activation", "size", "depth", "width", "n_params", "task",
-            "seed", "diverged", *HEADLINE]
+    cols = ["member_id", "family", "variant", "symmetry", "edges", "activation", "size", "depth", "width", "n_params",
+            "task", "seed", "diverged", *HEADLINE]
     return s[cols]
+
+
+def _diverged_as_inf(summary, measure: str):
+    r"""A copy of ``summary`` with ``measure`` as floats and :math:`+\infty` for the diverged members."""
+    s = summary.copy()
+    s[measure] = np.where(s["diverged"].astype(bool), np.inf, s[measure].astype(float))
+    return s
 
 
 def variant_medians(summary, measure: str, by: Sequence[str] = ("family", "variant", "activation", "size", "task")):
     r"""Median of ``measure`` over seeds for every variant (``by`` columns). Diverged members count as
     :math:`+\infty` (a variant that diverges on most seeds is never the best), column ``n_diverged``."""
-    s = summary.copy()
-    s[measure] = np.where(s["diverged"].astype(bool), np.inf, s[measure].astype(float))
-    g = s.groupby(list(by), sort=True)
+    g = _diverged_as_inf(summary, measure).groupby(list(by), sort=True)
     return g.agg(value=(measure, "median"), n=(measure, "size"), n_diverged=("diverged", "sum")).reset_index()
 
 
 def family_comparison(summary, measure: str = "G3", *, cells: Sequence[str] = ("activation", "size", "task"),
-                      tie: float = 0.1, floor: float = 1e-9):
+                      tie: float = TIE, floor: float = FLOOR):
     r"""MLPs against GNNs cell by cell (a cell = one activation, size and task, both families trained
     alike): in each family the best variant (lowest median of ``measure`` over seeds), its value, and
     ``log10_ratio`` :math:`=\log_{10}(\text{GNN}/\text{MLP})` (positive: the MLP is better). The
@@ -169,16 +171,18 @@ def capacity_optimum(summary, measure: str, *, by: Sequence[str] = ("variant",))
     ``best_value``, ``smallest_value``, ``largest_value`` (at the fewest / most parameters) and
     ``interior`` = the optimum is neither the smallest nor the largest model (the competition
     between symmetry and expressivity of claim C2)."""
-    s = summary.copy()
-    s[measure] = np.where(s["diverged"].astype(bool), np.inf, s[measure].astype(float))
-    med = s.groupby([*by, "size", "n_params"], sort=True)[measure].median().reset_index()
+    return _optimum(variant_medians(summary, measure, by=(*by, "size", "n_params")), by)
+
+
+def _optimum(med, by: Sequence[str]):
+    """:func:`capacity_optimum` from the medians ``med`` (:func:`variant_medians` by ``by``, size, n_params)."""
     rows = []
     for key, grp in med.groupby(list(by), sort=True):
         key = key if isinstance(key, tuple) else (key,)
         grp = grp.sort_values(["n_params", "size"]).reset_index(drop=True)
-        i = int(grp[measure].idxmin())
-        rows.append((*key, grp.loc[i, "size"], int(grp.loc[i, "n_params"]), float(grp.loc[i, measure]),
-                     float(grp[measure].iloc[0]), float(grp[measure].iloc[-1]), 0 < i < len(grp) - 1))
+        i = int(grp["value"].idxmin())
+        rows.append((*key, grp.loc[i, "size"], int(grp.loc[i, "n_params"]), float(grp.loc[i, "value"]),
+                     float(grp["value"].iloc[0]), float(grp["value"].iloc[-1]), 0 < i < len(grp) - 1))
     return pd.DataFrame(rows, columns=[*by, "best_size", "best_n_params", "best_value", "smallest_value",
                                        "largest_value", "interior"])
 
@@ -287,11 +291,12 @@ def capacity_numbers(gcap: pd.DataFrame, measures: Sequence[str]) -> dict:
     (optima strictly inside the size range), ``consistent`` (more than half are), ``n_worst_end``
     ((variant, measure) pairs whose worst size is an end of the range), and by G3 the best size of each
     weight scheme (``best_size``) and the best shared / broken values."""
-    opt = pd.concat([capacity_optimum(gcap, m).assign(measure=m) for m in measures], ignore_index=True)
+    meds = {m: capacity_medians(gcap, m) for m in measures}  # once per measure: the optima and the ends
+    opt = pd.concat([_optimum(meds[m], ("variant",)).assign(measure=m) for m in measures], ignore_index=True)
     n_interior = int(opt.interior.sum())
     n_worst_end = 0
     for meas in measures:
-        for _, grp in capacity_medians(gcap, meas).groupby("variant"):
+        for _, grp in meds[meas].groupby("variant"):
             grp = grp.sort_values("n_params").reset_index(drop=True)
             n_worst_end += int(int(grp.value.idxmax()) in (0, len(grp) - 1))
     g3opt = opt[opt.measure == "G3"].set_index("variant")
@@ -307,7 +312,7 @@ def edge_effect(gmain: pd.DataFrame) -> tuple[int, float]:
     :math:`\log_{10}` of the best block+nn GNN's G3 over the best block GNN's (diverged members count as
     :math:`+\infty`). Returns ``(cells, median log10 ratio)`` (NaN without cells)."""
     rows = []
-    for _, grp in gmain.assign(G3=np.where(gmain.diverged, np.inf, gmain.G3)).groupby(["activation", "size", "task"]):
+    for _, grp in _diverged_as_inf(gmain, "G3").groupby(["activation", "size", "task"]):
         best = grp.groupby(["edges", "variant"]).G3.median().groupby(level=0).min()
         if {"block", "block+nn"} <= set(best.index) and best.max() > FLOOR:
             rows.append(np.log10(max(best["block+nn"], EDGE_FLOOR) / max(best["block"], EDGE_FLOOR)))

@@ -72,7 +72,6 @@ class GNNSweepSpec:
         if not seeds or len(set(seeds)) != len(seeds):
             raise ValueError(f"seeds must be distinct integers, got {self.seeds!r}")
         object.__setattr__(self, "seeds", seeds)
-        as_int("block size b", self.b, lo=2)
         cb = as_int("context_blocks (cross-block edges need two blocks)", self.context_blocks, lo=2)
         if not isinstance(self.train, TrainConfig) or not isinstance(self.measures, MeasureConfig):
             raise TypeError("train must be a rgsym.learn.training.TrainConfig and measures a "
@@ -81,7 +80,7 @@ class GNNSweepSpec:
             raise ValueError(f"batch_size ({self.train.batch_size}) and n_train ({self.train.n_train}) must be "
                              f"multiples of context_blocks={cb} to keep the block budget of the 'block+nn' GNNs")
         as_int("chunk_size", self.chunk_size, lo=1)
-        GNNConfig(b=self.b, activation="quadratic", alpha=self.alpha)
+        GNNConfig(b=self.b, activation="quadratic", alpha=self.alpha)  # validates b and alpha
 
     def replace(self, **changes) -> "GNNSweepSpec":
         return replace(self, **changes)
@@ -107,22 +106,21 @@ class GNNSweepSpec:
                 for d, w in self.sizes for a in self.activations for s in self.symmetries for e in self.edges
                 for t in self.tasks for seed in self.seeds]
 
-    def chunks(self, *, split_heavy: bool = True) -> list[list[int]]:
+    def chunks(self) -> list[list[int]]:
         """Member indices grouped into ensembles of at most ``chunk_size``: same ``(depth, width, edges)``
-        (tensor shapes and graph). With ``split_heavy`` (the CPU setting), a heavy group (members x batch
-        x depth x width^2 above :data:`MERGE_COST`) is split further by weight sharing and
-        antisymmetrisation flag, so that no member pays for another's typed messages or second
-        (antisymmetrising) pass; light groups stay whole, since there the fixed cost of every training
-        step dominates. On a GPU that fixed cost (kernel launches) dominates everywhere, so
-        :func:`run_gnn_sweep` keeps every group whole there."""
+        (tensor shapes and graph). A heavy group (members x batch x depth x width^2 above
+        :data:`MERGE_COST`) is split further by weight sharing and antisymmetrisation flag, so that no
+        member pays for another's typed messages or second (antisymmetrising) pass; light groups stay
+        whole, since there the fixed cost of every training step dominates. The chunks do not depend on
+        the device, so the cache keys do not either."""
+        members = self.members()
         groups: dict = {}
-        for i, m in enumerate(self.members()):
+        for i, m in enumerate(members):
             c = m.config
             groups.setdefault((c.depth, c.width, c.edges), []).append(i)
-        members = self.members()
         out = []
         for (depth, width, _), ids in groups.items():
-            if split_heavy and len(ids) * self.train.batch_size * depth * width * width > MERGE_COST:
+            if len(ids) * self.train.batch_size * depth * width * width > MERGE_COST:
                 sub: dict = {}
                 for i in ids:
                     c = members[i].config
@@ -214,8 +212,8 @@ def _gnn_worker(spec: GNNSweepSpec, ids: list, key: str, src: str, threads) -> d
     return _train_gnn_chunk(spec, [members[i] for i in ids], ids, key, src, None, False, "", threads)
 
 
-def _gnn_chunk_cost(spec: GNNSweepSpec, ids) -> float:
-    c = spec.members()[ids[0]].config
+def _gnn_chunk_cost(spec: GNNSweepSpec, members) -> float:
+    c = members[0].config
     sites = spec.context(c.edges)
     per = c.width * c.width * c.depth * sites * (1 + (c.n_edge_types if c.weights == "broken" else 1))
-    return len(ids) * (per + 200) * (2 if c.antisymmetrised else 1)
+    return len(members) * (per + 200) * (2 if c.antisymmetrised else 1)

@@ -104,12 +104,7 @@ class SweepSpec:
 
     def cost(self) -> float:
         """Rough training cost in units of (member-steps x hidden units x batch), for planning."""
-        tot = 0.0
-        for m in self.members():
-            c = m.config
-            per = c.width * (c.b + (c.depth - 1) * c.width + 1) + 4 * c.width * c.depth
-            tot += per * (2 if c.antisymmetrised else 1)
-        return tot * self.train.steps * self.train.batch_size
+        return sum(_config_cost(m.config) for m in self.members()) * self.train.steps * self.train.batch_size
 
     def member_model(self, member: Member, payload: dict, pos: int) -> EnsembleMLP:
         """The trained network at position ``pos`` of a cached chunk ``payload``, as an ensemble of one."""
@@ -172,9 +167,13 @@ def run_sweep(spec: SweepSpec, *, device=None, progress: bool | None = None, max
     return SweepResult(spec, mem, tab, payloads, n_trained, n_cached)
 
 
-def _chunk_cost(spec: SweepSpec, ids: Sequence[int]) -> float:
-    c = spec.members()[ids[0]].config
-    return len(ids) * c.width * (c.b + (c.depth - 1) * c.width + 1) * (2 if c.antisymmetrised else 1)
+def _config_cost(c: MLPConfig) -> float:
+    """Rough cost of one member-step per block: weights plus hidden units (twice if antisymmetrised)."""
+    return (c.width * (c.b + (c.depth - 1) * c.width + 1) + 4 * c.width * c.depth) * (2 if c.antisymmetrised else 1)
+
+
+def _chunk_cost(spec: SweepSpec, members: Sequence[Member]) -> float:
+    return len(members) * _config_cost(members[0].config)
 
 
 def _worker(spec: SweepSpec, ids: list, key: str, src: str, threads) -> dict:

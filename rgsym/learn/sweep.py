@@ -47,6 +47,16 @@ def check_workers(workers) -> int:
     return as_int("workers", workers, lo=1)
 
 
+def resolve_workers(workers: int | None, device=None) -> int:
+    """Training processes for a sweep (Chapters 2 and 4): ``workers`` (checked), ``None`` meaning one per
+    CPU core; 1 on any device but the CPU, where :func:`execute_chunks` trains every chunk in this process."""
+    if workers is not None:
+        workers = check_workers(workers)
+    if device is not None and torch.device(device).type != "cpu":
+        return 1
+    return max(1, os.cpu_count() or 1) if workers is None else workers
+
+
 def train_and_measure(model, members: Sequence, ids: Sequence[int], train: TrainConfig,
                       measures: MeasureConfig, *, key: str, src: str, device, progress: bool, desc: str,
                       threads: int | None = 1) -> dict:
@@ -149,8 +159,8 @@ def execute_chunks(spec, chunks: Sequence[Sequence[int]], *, namespace: str, src
                    cost_fn, label: str, device, gpu: bool, progress: bool, max_chunks: int | None,
                    threads: int | None, workers: int, executor=None) -> tuple[dict, int, int]:
     """Load the cached chunks of a sweep (MLP or GNN) and train the missing ones, sequentially or in
-    ``workers`` spawned processes (most expensive first, by ``cost_fn(spec, ids)``); every chunk is
-    cached as soon as it is done, so an interrupted sweep resumes where it stopped.
+    ``workers`` spawned processes (most expensive first, by ``cost_fn(spec, members)`` of each chunk's
+    members); every chunk is cached as soon as it is done, so an interrupted sweep resumes where it stopped.
 
     ``key_fn(spec, members, src)`` names a chunk, ``train_fn(spec, members, ids, key, src, device,
     progress, desc, threads)`` returns its payload, and ``worker_fn(spec, ids, key, src, threads)``
@@ -178,7 +188,7 @@ def execute_chunks(spec, chunks: Sequence[Sequence[int]], *, namespace: str, src
         import concurrent.futures as cf
         import multiprocessing as mp
 
-        order = sorted(todo, key=lambda t: -cost_fn(spec, t[1]))
+        order = sorted(todo, key=lambda t: -cost_fn(spec, [members[i] for i in t[1]]))
         pool = executor or cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
                                                   initializer=die_with_parent, initargs=(os.getpid(),))
         futures = {}

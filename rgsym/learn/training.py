@@ -294,6 +294,7 @@ def _train(model, tasks, seeds, config, dev, callback, log_steps, progress, desc
             if p.dim() == 0 or p.shape[0] != E:
                 raise ValueError(f"weight decay needs a member axis of size {E}; a parameter has shape {tuple(p.shape)}")
         lams = [decay.to(device=dev, dtype=dtype).view(E, *[1] * (p.dim() - 1)) for p in params]
+        bufs = [torch.empty_like(p.detach()) for p in params]
     diverged = torch.zeros(E, dtype=torch.bool, device=dev)
     div_step = torch.full((E,), -1, dtype=torch.int64, device=dev)
     ref = None
@@ -334,8 +335,11 @@ def _train(model, tasks, seeds, config, dev, callback, log_steps, progress, desc
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if decay is not None:
-            for p, lam in zip(params, lams):
-                p.grad.add_(lam * p.detach())
+            # grad += lam * p through buffers made once (no temporaries per step); addcmul_ would fuse
+            # the product into the sum and round differently
+            for p, lam, buf in zip(params, lams, bufs):
+                torch.mul(lam, p.detach(), out=buf)
+                p.grad.add_(buf)
         opt.step()
         bar.update(1)
     wall = time.perf_counter() - t0

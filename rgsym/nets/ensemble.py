@@ -10,6 +10,8 @@ and maps lattices ``s`` of shape ``(E, B, N)`` to ``(E, B, N/b)`` (one learned s
   mixed ensemble applies each :math:`\phi` to its own slice of the member axis;
 * :func:`member_modes` and :func:`where_members` -- per-member constraints ("odd", "shared", ...) as
   bool masks, with the masked select skipped when no member, or every member, carries it;
+* :func:`project_shared` -- a GNN parameter projected onto the shared subspace (6.9), for
+  :meth:`rgsym.nets.gnn.EnsembleGNN.effective` and the symmetric initialisations of Chapter 6;
 * :func:`uniform` and :func:`check_indices` -- facts shared by all members, member selection;
 * :func:`rg_step` and :func:`flow` -- one learned step, and the learned flow
   :math:`s^{(l)} = f^{\circ l}(s)` iterated down the coarse lattices.
@@ -31,9 +33,6 @@ def runs(values: Sequence) -> list[tuple[int, int, object]]:
             out.append((start, i, values[start]))
             start = i
     return out
-
-
-_runs = runs  # the historical private name
 
 
 def apply_runs(z: torch.Tensor, act_runs) -> torch.Tensor:
@@ -86,6 +85,12 @@ def where_members(mode: str, mask, a: torch.Tensor, b: torch.Tensor) -> torch.Te
     if mode == "none":
         return b
     return torch.where(mask.view(-1, *([1] * (a.dim() - 1))), a, b)
+
+
+def project_shared(x: torch.Tensor) -> torch.Tensor:
+    """Eq. (6.9): the projection of a raw GNN parameter ``(E, P, ...)`` onto the shared subspace, the mean
+    over its position / edge-type axis (axis 1) expanded back to ``x``'s shape (a view)."""
+    return x.mean(1, keepdim=True).expand_as(x)
 
 
 def uniform(values, what: str, hint: str = "use .member(i)"):

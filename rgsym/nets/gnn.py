@@ -55,7 +55,8 @@ from torch import nn
 
 from ..seeds import stable_seed
 from .activations import Activation
-from .ensemble import apply_runs, check_indices, flow, member_lists, member_modes, runs, uniform, where_members
+from .ensemble import (apply_runs, check_indices, flow, member_lists, member_modes, project_shared, runs, uniform,
+                       where_members)
 from .gnn_config import GNNConfig
 from .graphs import adjacency, check_lattice_size, lattice_graph, sparse_adjacency
 from .typed_aggregation import TypedSumAggregation
@@ -229,7 +230,7 @@ class EnsembleGNN(nn.Module):
         sm, om = self._mode["shared"], self._mode["odd"]
 
         def tie(x):  # mean over the position / type axis (axis 1)
-            return where_members(sm, self.shared_mask, x.mean(1, keepdim=True).expand_as(x), x) if sm != "none" else x
+            return where_members(sm, self.shared_mask, project_shared(x), x) if sm != "none" else x
 
         def zero(x):
             return where_members(om, self.odd_mask, torch.zeros_like(x), x) if om != "none" else x

@@ -34,9 +34,9 @@ class GNNConfig:
     alpha: float | None = None
 
     def __post_init__(self):
-        as_int("block size b", self.b, lo=2)
-        for name, lo, hi in (("b", 2, 64), ("width", 1, 1024), ("depth", 1, MAX_GNN_DEPTH)):
-            as_int(name, getattr(self, name), lo, hi)
+        as_int("block size b", self.b, 2, 64)
+        as_int("width", self.width, 1, 1024)
+        as_int("depth", self.depth, 1, MAX_GNN_DEPTH)
         check_choice("GNN symmetry", self.symmetry, GNN_SYMMETRIES)
         check_choice("edge variant", self.edges, EDGE_VARIANTS)
         object.__setattr__(self, "alpha", get_activation(self.activation, self.alpha).alpha)

@@ -32,6 +32,7 @@ from ..clt.laws import LAWS
 from ..learn.cache import Store, content_key
 from ..learn.training import TrainConfig, train_ensemble
 from ..nets.activations import ACTIVATIONS
+from ..nets.ensemble import project_shared
 from ..nets.mlp import SYMMETRIES, EnsembleMLP, MLPConfig
 from ..validation import as_float, as_int, check_choice
 from .logger import SymmetryLogger
@@ -218,7 +219,7 @@ def _groups(model, family: str) -> list:
     subspace (MLP: hidden-unit permutations (6.3'); GNN: the shared subspace (6.9)), as ``[(p, Pp)]``."""
     if family == "gnn":
         ps = list(model.root) + list(model.msg) + list(model.bias) + [model.readout]
-        return [(p, p.mean(dim=1, keepdim=True).expand_as(p)) for p in ps]
+        return [(p, project_shared(p)) for p in ps]
     layers = list(zip(model.weights, model.biases))
     proj = project_hidden_perm(layers)
     return [pair for (W, c), (P, q) in zip(layers, proj) for pair in ((W, P), (c, q))]

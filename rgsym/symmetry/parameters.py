@@ -43,6 +43,7 @@ from typing import Callable, Sequence
 import torch
 
 from ..nets.forward import plain_forward
+from ..nets.mlp import project_layers
 from ..nets.activations import activation_key as _act_key
 from ..nets.activations import poly_coefficients as _activation_coeffs
 
@@ -63,6 +64,7 @@ PARAM_MEASURES = ("d_perm_in", "d_tied_hidden", "d_odd", "pair_dist", "n_distinc
 """The parameter-space measures of :func:`parameter_distances` (MLPs)."""
 
 Layers = Sequence[tuple]
+_TIED_ONLY = {"perm": "none", "tied": "all", "odd": "none"}  # project_layers modes of (6.3')
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -166,7 +168,11 @@ def pairwise_unit_distances(layers: Layers, k: int = 0) -> torch.Tensor:
 
     Computed from the differences (not the Gram matrix), so identical units are at distance 0.
     """
-    u = hidden_units(layers, k)
+    return _unit_distances(hidden_units(layers, k))
+
+
+def _unit_distances(u: torch.Tensor) -> torch.Tensor:
+    """:math:`D_{hh'}` of units ``u`` ``(E, H, n)``, ``(E, H, H)``."""
     return torch.cdist(u, u, compute_mode="donot_use_mm_for_euclid_dist")
 
 
@@ -211,9 +217,13 @@ def tied_hidden_distance(layers: Layers) -> torch.Tensor:
     ref = layers[0][0]
     total = torch.zeros(E, dtype=ref.dtype, device=ref.device)
     for k in range(len(layers) - 1):
-        D = pairwise_unit_distances(layers, k)
-        total = total + D.square().sum(dim=(1, 2)) / (2 * D.shape[1])
+        total = _add_tied(total, pairwise_unit_distances(layers, k))
     return total.sqrt()
+
+
+def _add_tied(total: torch.Tensor, D: torch.Tensor) -> torch.Tensor:
+    r"""``total`` plus one hidden layer's :math:`\sum_h\lVert u_h-\bar u\rVert^2` from its ``D``."""
+    return total + D.square().sum(dim=(1, 2)) / (2 * D.shape[1])
 
 
 def _per_member(x, E: int, what: str) -> list:
@@ -344,16 +354,8 @@ def project_hidden_perm(layers: Layers) -> list:
     projected network has all hidden units identical, and training never leaves this subspace (every unit
     gets the same gradient)."""
     check_layers(layers)
-    K = len(layers)
-    out = []
-    for k, (W, c) in enumerate(layers):
-        if k < K - 1:  # the rows of a hidden layer are its units
-            W = W.mean(dim=1, keepdim=True).expand_as(W)
-            c = c.mean(dim=1, keepdim=True).expand_as(c)
-        if k > 0:  # the columns are the previous hidden layer's units
-            W = W.mean(dim=2, keepdim=True).expand_as(W)
-        out.append((W.clone(), c.clone()))
-    return out
+    proj = project_layers([W for W, _ in layers], [c for _, c in layers], _TIED_ONLY, {})
+    return [(W.clone(), c.clone()) for W, c in proj]
 
 
 def hidden_perm_distance(layers: Layers) -> torch.Tensor:
@@ -378,8 +380,22 @@ def parameter_distances(layers: Layers, activation=None, antisymmetrised=False,
     non-polynomial one; both NaN when ``activation`` is None).
     """
     E = check_layers(layers)
-    out = {"d_perm_in": perm_in_distance(layers), "d_tied_hidden": tied_hidden_distance(layers)}
     ref = layers[0][0]
+    n_hidden = len(layers) - 1
+    tied = torch.zeros(E, dtype=ref.dtype, device=ref.device)
+    pair = torch.zeros(E, dtype=ref.dtype, device=ref.device)
+    distinct = torch.zeros_like(pair)
+    distinct_rel = torch.zeros_like(pair)
+    for k in range(n_hidden):  # D and the units once per layer: (6.2), (6.2') and (6.3) all read them
+        u = hidden_units(layers, k)
+        D = _unit_distances(u)
+        H = D.shape[1]
+        tied = _add_tied(tied, D)
+        pair = pair + D.sum(dim=(1, 2)) / max(H * (H - 1), 1)
+        distinct = distinct + count_distinct_units(D, tol)
+        rms = u.square().sum(dim=2).mean(dim=1).sqrt()
+        distinct_rel = distinct_rel + count_distinct_units(D, rel_tol * rms)
+    out = {"d_perm_in": perm_in_distance(layers), "d_tied_hidden": tied.sqrt()}
     if activation is None:
         nan = torch.full((E,), math.nan, dtype=ref.dtype, device=ref.device)
         out["d_odd"] = torch.where(torch.tensor(_per_member(antisymmetrised, E, "antisymmetrised"),
@@ -388,17 +404,6 @@ def parameter_distances(layers: Layers, activation=None, antisymmetrised=False,
     else:
         out["d_odd"] = odd_distance(layers, activation, antisymmetrised)
         out["quad_form"] = quadratic_form_size(layers, activation, antisymmetrised)
-    n_hidden = len(layers) - 1
-    pair = torch.zeros(E, dtype=ref.dtype, device=ref.device)
-    distinct = torch.zeros_like(pair)
-    distinct_rel = torch.zeros_like(pair)
-    for k in range(n_hidden):
-        D = pairwise_unit_distances(layers, k)
-        H = D.shape[1]
-        pair = pair + D.sum(dim=(1, 2)) / max(H * (H - 1), 1)
-        distinct = distinct + count_distinct_units(D, tol)
-        rms = hidden_units(layers, k).square().sum(dim=2).mean(dim=1).sqrt()
-        distinct_rel = distinct_rel + count_distinct_units(D, rel_tol * rms)
     out["pair_dist"] = pair / max(n_hidden, 1)
     out["n_distinct"] = distinct / max(n_hidden, 1)
     out["n_distinct_rel"] = distinct_rel / max(n_hidden, 1)
