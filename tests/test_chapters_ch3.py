@@ -64,6 +64,9 @@ def test_method_comparison_side_by_side():
     quad = tab[tab["method"] == "quadrature(m=8)"]
     assert (quad["z"] < 4.5).all()
     assert (tab[(tab["method"] == "gaussian") & (tab["order"] >= 3)]["value"] == 0).all()
+    gt = P.gaussian_truncation(_Ensemble(layers, act), "uniform")  # one meaning of "gaussian" (K = 9)
+    g = tab[(tab["method"] == "gaussian") & (tab["order"] <= 2)].sort_values(["member", "order"])["value"]
+    assert np.array_equal(g.to_numpy(), gt.reshape(-1).numpy())
 
 
 class _Ensemble:
@@ -160,3 +163,32 @@ def test_streamed_monte_carlo_equals_kstats_of_the_same_draws():
         y = model(torch.cat(xs, 1)).double()
     k0, se0 = kstats(y, 4)
     assert torch.allclose(k, k0, rtol=1e-6, atol=1e-9) and torch.allclose(se, se0, rtol=1e-6, atol=1e-9)
+
+
+def test_c3_a_part_that_cannot_be_evaluated_fails():
+    from rgsym.chapters import ch3_verdict as cv
+
+    assert np.isnan(cv.strict_min([1.0, float("nan")])) and np.isnan(cv.strict_min([]))
+    assert cv.strict_min([2.0, -1.0]) == -1.0
+    rows = [(3.0, float("nan"), float("nan"))] * 4  # the G1 part passes, every drift is undefined
+    holds, margin = cv._criteria(rows, "tanh", cv.FAIL_FACTOR, cv.DRIFT_FACTOR, cv.FLOOR_GAP)
+    assert not holds and np.isnan(margin)
+
+
+def test_member_norms_read_the_models_own_layers():
+    from rgsym.chapters import ch3_verdict as cv
+    from rgsym.nets.mlp import EnsembleMLP, MLPConfig
+
+    model = EnsembleMLP([MLPConfig(b=2, width=3, depth=1, activation="quadratic", symmetry="odd"),
+                         MLPConfig(b=2, width=3, depth=1, activation="quadratic", symmetry="free")], [0, 1])
+    assert model.member_antisymmetrised == (True, False)
+    with torch.no_grad():
+        lay = model.layers()
+    want = [math.sqrt(sum(float((W[e].detach().double() ** 2).sum() + (c[e].detach().double() ** 2).sum()) for W, c in lay))
+            for e in range(2)]
+    assert np.allclose(cv.member_norms(model), want, rtol=1e-13, atol=0)
+
+
+def test_tied_fits_checks_its_profile():
+    with pytest.raises(ValueError, match="valid choices"):
+        c3.tied_fits("fast", alpha=0.5, b=2, seed=0)

@@ -119,3 +119,22 @@ def test_chapter5_settings_validate():
         c5.chapter5_settings("smoke", n_mc=100)
     with pytest.raises(ValueError, match="unknown base law"):
         c5.chapter5_settings("smoke", laws=("cauchy",))
+
+
+def test_c4_a_part_that_cannot_be_evaluated_fails():
+    """A NaN part (here: no summing stages, so no remove share) must fail, wherever it stands (Python's min
+    drops a NaN that comes second)."""
+    ctrl = {"act_create_share": 0.0, "sum_remove_share": 0.1}
+    cells = sc.cell_table(_synthetic_rows(0.0))
+    v = sc.verdict_c4(cells, {"act_create_share": 0.8, "sum_remove_share": float("nan")}, ctrl)
+    assert not v.holds and np.isnan(v.margin)
+    m = sc.c4_margins(cells.assign(rms_z=[np.nan] + list(cells.rms_z[1:])), {"act_create_share": 0.8,
+                      "sum_remove_share": 0.7}, ctrl)
+    assert np.isnan(m["rms_z"])  # a cell without an rms z is not skipped
+    sh = sc.division_shares(_budget([("activation", 3, "creates", 3.0), ("readout", 3, "keeps", 1.0)]))
+    assert (sh["act_creates"], sh["act_stages"], sh["sum_removes"], sh["sum_stages"]) == (1, 1, 0, 1)
+
+
+def test_chapter5_profile_is_checked():
+    with pytest.raises(ValueError, match="valid choices"):
+        c5.chapter5_settings("fast")

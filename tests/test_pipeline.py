@@ -373,3 +373,16 @@ def test_plain_papermill_refuses_an_undeclared_parameter(repo, tmp_path):
     assert "has no parameter 'stpes'" in proc.stderr and "valid parameters are: b, device, profile, seed" in proc.stderr
     ok = subprocess.run(cmd.replace("-p stpes 10", "-p b 3"), shell=True, capture_output=True, text=True, timeout=300)
     assert ok.returncode == 0, ok.stderr[-2000:]
+
+
+def test_banner_flags_code_and_prose_edits_apart():
+    from rgsym.pipeline.sphinx_ext import banner_html
+
+    meta = {"sources_hash": "a" * 64, "prose_hash": "p" * 64, "profile": "paper", "device": "cpu",
+            "parameters": {"profile": "paper"}, "source": "book/x.py"}
+    current = banner_html(meta, "a" * 64, "rerun", "p" * 64)
+    assert "rgsym-stale" not in current and "rgsym-provenance" in current
+    code = banner_html(meta, "b" * 64, "rerun", "p" * 64)
+    assert "rgsym-stale" in code and "Rerun <code>rerun</code>" in code
+    prose = banner_html(meta, "a" * 64, "rerun", "q" * 64)
+    assert "rgsym-stale" in prose and "Only the narrative" in prose

@@ -6,8 +6,8 @@ import torch
 
 from rgsym.clt import get_law
 from rgsym.nets.activations import get_activation
-from rgsym.propagation import Network, gauss_rule, network_forward, product_rule
-from rgsym.propagation.floors import g1_floor, kappa3_floor, norm_floor, tied_parameters, v_min
+from rgsym.propagation.floors import (exact_g1, g1_floor, kappa3_floor, norm_floor, tied_parameters, v_min,
+                                     weight_norm)
 
 
 def _tied(w, c, v, H, d=0.0):
@@ -19,11 +19,7 @@ def _tied(w, c, v, H, d=0.0):
 
 
 def _g1(layers, act, law, b=2, m=6):
-    x, w = gauss_rule(get_law(law).cumulants(2 * m - 1), m)
-    pts, wt = product_rule(x, w, b)
-    f = network_forward(Network(layers, act), pts)
-    T = pts.sum(-1) / math.sqrt(b)
-    return float(((wt * (f - T) ** 2).sum() / (wt * T ** 2).sum()))
+    return float(exact_g1(layers, act, law, b, m)[0])
 
 
 def test_floor_bounds_and_is_attained():
@@ -92,3 +88,12 @@ def test_norm_bound_is_respected_by_the_best_split_of_a_given_norm():
         best = min(best, abs(float(tied_parameters(lay, alpha)["r"][0])))
     lo = float(r_lower_bound(N, H, alpha))
     assert lo <= best <= 5 * lo
+
+
+def test_weight_norm_and_exact_g1_are_the_shared_definitions():
+    lay = _tied([0.7, 0.7], 0.2, 0.3, 3, d=0.1)
+    want = math.sqrt(2 * 3 * 0.49 + 3 * 0.04 + 3 * 0.09 + 0.01)
+    assert math.isclose(float(weight_norm(lay)[0]), want, rel_tol=1e-14)
+    assert torch.equal(tied_parameters(lay, 0.5)["norm"], weight_norm(lay))
+    ident = [(torch.full((1, 1, 2), 2 ** -0.5, dtype=torch.float64), torch.zeros(1, 1, dtype=torch.float64))]
+    assert abs(exact_g1(ident, get_activation("identity"), "uniform", 2)[0]) < 1e-14  # f = T: no error

@@ -238,3 +238,20 @@ def test_dense_features_equal_message_passing():
     s = torch.randn(5, 4, dtype=D64)
     f = dense_features(m, s)  # checks itself against the GNN's forward pass
     torch.testing.assert_close(f["out"], m(s.unsqueeze(0))[0])
+
+
+def test_delta_standard_errors_are_the_delta_method():
+    """se='delta' is rgsym.clt's delta method (eqs. K4-K5), not eq. K7 at the sample moments."""
+    from rgsym.clt import kstats
+    from rgsym.propagation.gnn import GNN_SE_METHODS, default_sites, mc_lattices
+
+    assert GNN_SE_METHODS == ("delta", "batches")
+    m = gnn(width=2, depth=1, activation="identity", symmetry="broken", edges="block")
+    meas = measure_node_cumulants(m, "exponential", n_samples=2000, seed=4, which="h0")
+    n = default_sites(m)
+    x = mc_lattices("exponential", 2000, n, 4).T
+    _, delta = kstats(x, 4, method="delta")
+    _, k7 = kstats(x, 4)
+    got = meas.sort_values(["node", "order"])["se"].to_numpy()
+    np.testing.assert_array_equal(got, delta.numpy().reshape(-1))
+    assert not np.allclose(got, k7.numpy().reshape(-1), rtol=1e-6)

@@ -103,3 +103,29 @@ def test_bad_requests_are_rejected_with_clear_errors():
         P.polynomial_activation_cumulants([torch.zeros(1, 2)] * 4, (0, 1, 0.5), 3)
     with pytest.raises(ValueError, match="not symmetric"):
         P.tensor_inputs([torch.zeros(2), torch.tensor([[1.0, 0.5], [0.0, 1.0]])])
+
+
+def test_exact_rounding_bound_carries_a_variance_error_into_kappa4():
+    """f = delta (b = 1) on Gaussian moments, a moment error 1e-6 on mu_2 only: kappa_4 = mu_4 - 3 mu_2^2
+    is off by 6 mu_2 e = 6e-6 to first order (the bound once read mu_3 instead of mu_2: 1e-14)."""
+    f = torch.tensor([[0.0, 1.0]], dtype=F64)
+    moments = torch.tensor([[1.0, 0.0, 1.0, 0.0, 3.0]], dtype=F64)
+    err = torch.zeros_like(moments)
+    err[0, 2] = 1e-6
+    kappa, bound = P.output_cumulants(f, 1, 1, moments, 4, err)
+    assert torch.allclose(kappa, torch.tensor([[0.0, 1.0, 0.0, 0.0]], dtype=F64), atol=1e-15)
+    assert bound[0, 1] == pytest.approx(1e-6, rel=1e-6)
+    assert bound[0, 3] == pytest.approx(6e-6, rel=1e-6)
+
+
+@pytest.mark.parametrize("method", ["exact", "hermite", "quadrature"])
+def test_an_affine_map_is_propagated_exactly_by_every_method_whatever_its_activation(method):
+    lay = random_layers(3, [2, 1], 4)
+    inp = P.law_inputs("exponential", 2, 4)
+    want = P.propagate(lay, inp, 4, "exact", activation="identity").kappa
+    need = P.required_input_order(lay, 4, method, activation="tanh", nodes=6)
+    assert need == 4
+    res = P.propagate(lay, inp, 4, method, activation="tanh", nodes=6, estimate_error=method != "exact")
+    assert torch.equal(res.kappa, want) and res.method == method
+    g = P.propagate(lay, P.law_inputs("exponential", 2, 2), 2, "gaussian", activation="tanh").kappa
+    assert torch.allclose(g, want[:, :2], rtol=1e-12, atol=1e-12)  # gaussian keeps its meaning: orders 1-2

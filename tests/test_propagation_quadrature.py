@@ -95,3 +95,30 @@ def test_quadrature_flow_is_exact_where_it_can_be():
     flow = P.quadrature_flow(layers, "laplace", 2, nodes=5, activation=act)  # 2m - 1 = 9 >= D n = 8
     exact = P.propagate(layers, P.law_inputs("laplace", 2, 8), 4, activation=act).kappa
     torch.testing.assert_close(flow[1], exact, rtol=1e-8, atol=1e-10)
+
+
+def test_one_and_two_node_rules():
+    """m = 1 still needs the variance (max(2m - 1, 2) cumulants): one atom at the mean, and nodes=2 with
+    estimate_error compares with it."""
+    g = torch.Generator().manual_seed(0)
+    lay = [(torch.randn(2, 3, 2, generator=g, dtype=torch.float64), torch.randn(2, 3, generator=g, dtype=torch.float64)),
+           (torch.randn(2, 1, 3, generator=g, dtype=torch.float64), torch.zeros(2, 1, dtype=torch.float64))]
+    tanh = get_activation("tanh")
+    inp = P.law_inputs("laplace", 2, 3)
+    one = P.propagate(lay, inp, 2, "quadrature", activation=tanh, nodes=1)
+    mean = P.law_inputs("laplace", 2, 2).mean
+    f0 = P.network_forward(P.Network(lay, tanh), mean.expand(2, 1, 2))
+    assert torch.allclose(one.kappa[:, 0], f0[:, 0], atol=1e-14) and (one.kappa[:, 1].abs() < 1e-14).all()
+    two = P.propagate(lay, inp, 2, "quadrature", activation=tanh, nodes=2, estimate_error=True)
+    assert torch.allclose(two.error, (two.kappa - one.kappa).abs(), atol=1e-14)
+    assert P.required_input_order(lay, 2, "quadrature", activation=tanh, nodes=1) == 2
+    fl = P.quadrature_flow(lay, "uniform", 1, nodes=1, activation=tanh)
+    assert fl.shape == (2, 2, 4) and torch.isfinite(fl).all()
+
+
+def test_law_nodes_caps_by_the_law_and_max_nodes():
+    from rgsym.propagation.quadrature import MAX_NODES, law_nodes
+
+    assert law_nodes("gaussian", 10) == 10 and law_nodes("gaussian", 99) == MAX_NODES
+    t = get_law("student_t")
+    assert law_nodes(t, 10) == int(t.max_order // 2)

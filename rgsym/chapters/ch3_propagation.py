@@ -12,7 +12,9 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..config import PROFILES
 from ..report import verdict
+from ..validation import check_choice
 from .ch3_tables import (CHAPTER3_PROFILES, Chapter3Settings, chapter3_settings, eigen_table,  # noqa: F401
                          flow_table, method_comparison, prediction_table)
 
@@ -45,12 +47,11 @@ FIT_STARTS = {"smoke": 4, "paper": 12}
 def tied_fits(profile: str, *, alpha: float, b: int, seed: int) -> tuple:
     """``(bounds, fits, table)``: :func:`rgsym.propagation.analytic.best_tied_hidden_fit` on Gaussian sites
     at every bound of :data:`FIT_BOUNDS` (sympy, imported here)."""
-    import pandas as pd
-
     from ..propagation.analytic import best_tied_hidden_fit
 
-    bounds = list(FIT_BOUNDS["paper" if profile == "paper" else "smoke"])
-    starts = FIT_STARTS["smoke" if profile == "smoke" else "paper"]
+    check_choice("profile", profile, PROFILES)
+    bounds = list(FIT_BOUNDS[profile])
+    starts = FIT_STARTS[profile]
     fits = [best_tied_hidden_fit(alpha=alpha, b=b, law="gaussian", param_bound=B, starts=starts, seed=seed)
             for B in bounds]
     tab = pd.DataFrame({"bound B": bounds, "loss": [f.loss for f in fits],
@@ -89,8 +90,6 @@ def prediction_summary(pred) -> dict:
 def truncation_table(pred):
     """The variance rows of :func:`prediction_table` (non-constant networks) with the Gaussian truncation's
     relative error ``gt_rel_err`` and the predicted standardised ``skew`` and ``kurt``."""
-    import pandas as pd
-
     if "exists" in pred:
         pred = pred[pred["exists"].groupby([pred["member_id"], pred["law"]]).transform("all")]
     v = pred[(pred["order"] == 2) & (pred["variance"] > 1e-12)].copy()  # constant-output networks have no shape
@@ -122,8 +121,6 @@ def tanh_method_comparison(res, spec, *, nodes: int, n_mc: int, seed: int, laws=
     """:func:`method_comparison` for the free tanh networks of the first two sizes of a Chapter 2 sweep
     (task ``spec.tasks[0]``). Returns ``(table, medians)``: medians of :math:`z` of order 4 by size,
     method and law."""
-    import pandas as pd
-
     valid = res.members[~res.members["diverged"].astype(bool)]
     rows = []
     for d, w in spec.sizes[:2]:
@@ -173,8 +170,6 @@ def eigen_summary(eig, b: int) -> tuple:
 def fixed_point_table(fp, symmetries):
     """One row per member of a :class:`rgsym.propagation.flows.FixedPoint`: convergence, :math:`\\kappa^*`,
     its distance from the Gaussian line and the eigenvalue moduli there."""
-    import pandas as pd
-
     rows = []
     for j, sym in enumerate(symmetries):
         k = fp.kappa[j].numpy()
@@ -189,8 +184,6 @@ def fixed_point_summary(fp_tab, b: int) -> dict:
     """Glue values of :func:`fixed_point_table`: how many converged, how many keep the Gaussian line (on it
     within :data:`FP_LINE_DISTANCE`, exact eigenvalues within :data:`FP_EIGEN_ATOL`) and the range of the
     isolated ones."""
-    import pandas as pd
-
     conv = fp_tab[fp_tab["converged"]] if len(fp_tab) else fp_tab
     # a network keeps the Gaussian line when its fixed point is on it and the variance direction is marginal
     exact_lin = b ** (1 - np.arange(1, 5) / 2)
@@ -219,7 +212,6 @@ def flow_error_stats(flows, L: int, floor: dict, symmetries=None):
     """Per order at the last level ``L`` of :func:`flow_table`: networks, those above the noise ``floor``,
     the Spearman correlation of predicted and measured deviations and the fraction (above the floor)
     predicted within :data:`FACTOR2`."""
-    import pandas as pd
     from scipy.stats import spearmanr
 
     fl_L = flows[flows["level"] == L]

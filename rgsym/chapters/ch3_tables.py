@@ -20,7 +20,7 @@ from ..propagation.inputs import law_inputs
 from ..propagation.methods import propagate, required_input_order
 from ..nets.activations import poly_coefficients
 from ..propagation.networks import as_networks
-from ..propagation.quadrature import MAX_NODES, quadrature_flow
+from ..propagation.quadrature import MAX_NODES, law_nodes, quadrature_flow
 from ..validation import as_int, check_choice
 
 MC_K4_SE = 0.02
@@ -185,13 +185,13 @@ def method_comparison(model, laws, *, hermite_orders=(3, 5), nodes: int = 10, n_
     for law in laws:
         lw = get_law(law)
         k, se = measure_cumulants(model, law, n_mc, seed=seed, order=order)
-        preds = {"gaussian": propagate(model, law_inputs(lw, b, 2), 2, "gaussian").kappa}
+        preds = {"gaussian": gaussian_truncation(model, lw)}
         for K in hermite_orders:
             need = required_input_order(model, order, "hermite", hermite_order=K)
             if need < lw.max_order:
                 preds[f"hermite(K={K})"] = propagate(model, law_inputs(lw, b, need), order, "hermite",
                                                      hermite_order=K).kappa
-        m = min(nodes, int(lw.max_order // 2)) if math.isfinite(lw.max_order) else nodes
+        m = law_nodes(lw, nodes)
         preds[f"quadrature(m={m})"] = propagate(model, law_inputs(lw, b, 2 * m - 1), order, "quadrature",
                                                 nodes=m).kappa
         if all(poly_coefficients(net.activation) is not None for _, net in groups):

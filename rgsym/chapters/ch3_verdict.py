@@ -13,11 +13,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 
 from ..clt import get_law
-from ..propagation.floors import g1_floor, kappa3_floor, norm_floor, tied_parameters, v_min
-from ..propagation.networks import as_networks, network_forward
-from ..propagation.quadrature import gauss_rule, product_rule, rule_cumulants
+from ..propagation.floors import exact_g1, g1_floor, kappa3_floor, norm_floor, tied_parameters, v_min, weight_norm
+from ..propagation.networks import as_networks
 from ..verdicts import bootstrap, decide
 
 FAIL_FACTOR = 10.0
@@ -39,16 +39,20 @@ CONTROL = "identity"
 N_BOOT = 2000
 
 
-def _exact_g1(layers, act, task: str, b: int, nodes: int = 6) -> np.ndarray:
-    """E(f - T)^2 / E T^2 on the task law by the ``nodes``-point product Gauss rule (exact for degree <= 2m-1)."""
-    from ..propagation.networks import Network
+def strict_min(values) -> float:
+    r"""The smallest of the parts' margins, NaN when there is none or any part is NaN (a part that cannot be
+    evaluated fails its verdict; Python's ``min`` would drop a NaN depending on where it stands)."""
+    v = np.asarray(list(values), dtype=float)
+    if v.size == 0 or np.isnan(v).any():
+        return float("nan")
+    return float(v.min())
 
-    x, w = gauss_rule(get_law(task).cumulants(2 * nodes - 1), nodes)
-    E = layers[0][0].shape[0]
-    pts, wt = product_rule(x.expand(E, -1), w.expand(E, -1), b)
-    f = network_forward(Network(layers, act), pts)
-    T = pts.sum(-1) / math.sqrt(b)
-    return ((wt * (f - T) ** 2).sum(-1) / (wt * T ** 2).sum(-1)).numpy()
+
+def member_norms(model) -> np.ndarray:
+    r""":math:`\|\theta\|` of every member from the model's own effective layers (``model.layers()``, before the
+    rewriting of antisymmetrised members as a network of twice the width), ``(E,)``."""
+    with torch.no_grad():
+        return weight_norm([(W.detach(), c.detach()) for W, c in model.layers()]).numpy()
 
 
 def tied_table(res, flow_tab, *, alpha: float):
@@ -74,11 +78,7 @@ def tied_table(res, flow_tab, *, alpha: float):
     idx = pd.Index(mem["member_id"])
     for _, g in mem.groupby(["depth", "width"]):
         ids = g["member_id"].tolist()
-        model = res.model(ids)
-        for sub_idx, net in as_networks(model):
-            mids = [ids[i] for i in sub_idx]
-            norms = torch_norm(net.layers)
-            mem.iloc[idx.get_indexer(mids), mem.columns.get_loc("norm")] = norms
+        mem.iloc[idx.get_indexer(ids), mem.columns.get_loc("norm")] = member_norms(res.model(ids))
         sel = g[(g["symmetry"] == "tied-hidden") & (g["activation"] == "quadratic") & (g["depth"] == 1)]
         if not len(sel):
             continue
@@ -95,7 +95,7 @@ def tied_table(res, flow_tab, *, alpha: float):
         for t in sorted(set(tasks)):
             j = [k for k, tt in enumerate(tasks) if tt == t]
             lay = [(W[j], c[j]) for W, c in net.layers]
-            mem.iloc[rows[j], mem.columns.get_loc("G1_exact")] = _exact_g1(lay, net.activation, t, b)
+            mem.iloc[rows[j], mem.columns.get_loc("G1_exact")] = exact_g1(lay, net.activation, t, b)
             if t == "gaussian":
                 k3 = predict_cumulants(sub.select(j), "gaussian", 3).kappa[:, 2].numpy()
                 mem.iloc[rows[j], mem.columns.get_loc("k3_one")] = k3
@@ -103,11 +103,6 @@ def tied_table(res, flow_tab, *, alpha: float):
         kf = kappa3_floor(p["r"].numpy(), mem.iloc[rows]["G1_exact"].to_numpy())
         mem.iloc[rows[gm], mem.columns.get_loc("k3_floor")] = kf[gm]
     return mem
-
-
-def torch_norm(layers) -> np.ndarray:
-    r""":math:`\|\theta\|`: the Euclidean norm of all weights and biases of plain layers, per member ``(E,)``."""
-    return np.sqrt(sum(((W ** 2).sum((1, 2)) + (c ** 2).sum(-1)).numpy() for W, c in layers))
 
 
 def floor_summary(tab) -> dict:
@@ -167,7 +162,7 @@ def _criteria(rows, activation, FAIL_FACTOR, DRIFT_FACTOR, FLOOR_GAP):
     parts = [med(x[:, 0]) - math.log10(FAIL_FACTOR), med(x[:, 1]) - math.log10(DRIFT_FACTOR)]
     if activation == "quadratic" and np.isfinite(x[:, 2]).any():
         parts.append(math.log10(FLOOR_GAP) - med(x[:, 2]))
-    m = float(min(parts))
+    m = strict_min(parts)
     return bool(m >= 0), m
 
 
@@ -195,11 +190,11 @@ def c3_verdict(tab, preconditions: dict, *, seed: int = 0):
 
     def overall(FAIL_FACTOR, DRIFT_FACTOR, FLOOR_GAP):
         ms = margins(keys, FAIL_FACTOR, DRIFT_FACTOR, FLOOR_GAP)
-        m = float(min(ms)) if ms else float("nan")
+        m = strict_min(ms)
         return bool(pre_ok and np.isfinite(m) and m >= 0), m
 
     th = {"FAIL_FACTOR": FAIL_FACTOR, "DRIFT_FACTOR": DRIFT_FACTOR, "FLOOR_GAP": FLOOR_GAP}
-    iv = bootstrap(keys, lambda u: min(margins(u, **th)), n_boot=N_BOOT, seed=seed) if keys else None
+    iv = bootstrap(keys, lambda u: strict_min(margins(u, **th)), n_boot=N_BOOT, seed=seed) if keys else None
     test = ("for every activation but the control, the tied-hidden nets' median G1 over (size, task, seed) is "
             "at least FAIL_FACTOR times the free nets', their median |Delta kappa_3(L)| at least DRIFT_FACTOR "
             "times (drifts below NUM_FLOOR tie), and for the quadratic one-layer nets the median exact G1 is "

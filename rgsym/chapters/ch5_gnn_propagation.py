@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..clt import LAWS, get_law
+from ..config import PROFILES
 from ..propagation.gnn import (MAX_CLOSURE_DIM, PREDICTORS, _check_member, closure_node_cumulants, compare,
                                default_sites, measure_node_cumulants, predict_node_cumulants, standardised)
 from ..validation import as_int, check_choice
@@ -51,8 +52,9 @@ LAWS_BY_PROFILE = {"smoke": ("gaussian", "bimodal", "exponential"),
 
 def chapter5_settings(profile: str, n_mc=None, laws=None) -> tuple:
     """``(n_mc, laws)`` of Chapter 5, validated, with the profile's defaults filled in."""
-    n_mc = N_MC["smoke" if profile == "smoke" else "paper"] if n_mc is None else as_int("n_mc", n_mc, N_MC_MIN)
-    laws = tuple(LAWS_BY_PROFILE["smoke" if profile == "smoke" else "paper"] if laws is None else laws)
+    check_choice("profile", profile, PROFILES)
+    n_mc = N_MC[profile] if n_mc is None else as_int("n_mc", n_mc, N_MC_MIN)
+    laws = tuple(LAWS_BY_PROFILE[profile] if laws is None else laws)
     for law in laws:
         check_choice("base law", law, LAWS)
     return n_mc, laws

@@ -15,10 +15,12 @@ import pandas as pd
 
 from ..clt import get_law
 from ..propagation.gnn import compare, predict_node_cumulants
+from ..propagation.quadrature import MAX_NODES
 from ..propagation.gnn_reference import exact_kstat_se, reference_node_cumulants, reference_nodes, sample_node_kstats
 from ..seeds import stable_seed
 from ..validation import as_int
 from ..verdicts import bootstrap, decide
+from .ch3_verdict import strict_min
 
 SIZES = {"smoke": (2**10, 2**12, 2**14), "paper": (2**11, 2**13, 2**15)}
 """Monte Carlo sample sizes of the scaling test (each span 16x)."""
@@ -39,12 +41,12 @@ SE_FLOOR = 1e-12
 
 
 def main_method(model) -> tuple:
-    """``(method, keywords)`` of the propagation under test: ``exact`` (polynomial), else ``quadrature``."""
-    from .ch5_gnn_propagation import NODES
+    """``(method, keywords)`` of the propagation under test, member 0's
+    :func:`~rgsym.chapters.ch5_gnn_propagation.main_predictor` (``quadrature`` with its ``NODES``)."""
+    from .ch5_gnn_propagation import NODES, main_predictor
 
-    if model.configs[0].act.poly_coeffs is not None:
-        return "exact", {}
-    return "quadrature", {"nodes": NODES}
+    method = main_predictor(model)
+    return method, ({"nodes": NODES} if method == "quadrature" else {})
 
 
 def reference_se(model, law, sizes, *, order: int = 4) -> tuple:
@@ -52,7 +54,7 @@ def reference_se(model, law, sizes, *, order: int = 4) -> tuple:
     of the references at :func:`reference_nodes` and ``+ REF_EXTRA_NODES`` nodes; ``spread`` is the largest
     relative difference of the two (the reference's own accuracy)."""
     m = reference_nodes(model, 0, 2 * order)
-    refs = [reference_node_cumulants(model, law, order=2 * order, nodes=k) for k in (m, min(m + REF_EXTRA_NODES, 24))]
+    refs = [reference_node_cumulants(model, law, order=2 * order, nodes=k) for k in (m, min(m + REF_EXTRA_NODES, MAX_NODES))]
     keys = ["point", "node", "channel"]
     kap = [r.pivot_table(index=keys, columns="order", values="value", sort=False) for r in refs]
     out, spread = {}, 0.0
@@ -180,13 +182,15 @@ def law_verdicts(cells: pd.DataFrame, **thr) -> pd.DataFrame:
 
 def division_shares(budget: pd.DataFrame) -> dict:
     """From an order budget (orders 3-4): share of activation stages that create, and of summing stages
-    (message passing and readout) that remove, with the counts."""
+    (message passing and readout) that remove, with the counts (``act_creates`` of ``act_stages``,
+    ``sum_removes`` of ``sum_stages``)."""
     b = budget[budget.order.isin([3, 4])]
     act = b[b.kind == "activation"]
     sums = b[b.kind.isin(["message passing", "readout"])]
     return {"act_create_share": float((act.verdict == "creates").mean()) if len(act) else float("nan"),
             "sum_remove_share": float((sums.verdict == "removes").mean()) if len(sums) else float("nan"),
             "act_stages": len(act), "sum_stages": len(sums),
+            "act_creates": int((act.verdict == "creates").sum()), "sum_removes": int((sums.verdict == "removes").sum()),
             "sum_keep_share": float((sums.verdict == "keeps").mean()) if len(sums) else float("nan")}
 
 
@@ -213,9 +217,11 @@ def c4_margins(cells: pd.DataFrame, shares: dict, control: dict, *, rms_z_pass=R
     exc = np.maximum((lo - NOISE_SLOPE).abs(), (hi - NOISE_SLOPE).abs())
     exc = np.maximum(exc, (cells.slope - NOISE_SLOPE).abs())
     ctrl = division_holds(control, create_share, remove_share)
-    return {"rms_z": float((1 - cells.rms_z / rms_z_pass).min()),
-            "slope": float((1 - exc / slope_tol).min()),
-            "division": float(min(shares["act_create_share"] / create_share, shares["sum_remove_share"] / remove_share) - 1),
+    # strict_min: a part that cannot be evaluated (NaN anywhere) has margin NaN, and fails
+    return {"rms_z": strict_min(1 - cells.rms_z / rms_z_pass),
+            "slope": strict_min(1 - exc / slope_tol),
+            "division": strict_min([shares["act_create_share"] / create_share,
+                                    shares["sum_remove_share"] / remove_share]) - 1,
             "control_fails": 1.0 if not ctrl else -1.0}
 
 
@@ -227,16 +233,15 @@ def verdict_c4(cells: pd.DataFrame, shares: dict, control: dict, *, unit_rows: p
     def test(RMS_Z_PASS, SLOPE_TOL, CREATE_SHARE, REMOVE_SHARE):
         m = c4_margins(cells, shares, control, rms_z_pass=RMS_Z_PASS, slope_tol=SLOPE_TOL,
                        create_share=CREATE_SHARE, remove_share=REMOVE_SHARE)
-        return all(v > 0 for v in m.values()), min(m["rms_z"], m["slope"], m["division"])
+        return all(v > 0 for v in m.values()), strict_min([m["rms_z"], m["slope"], m["division"]])
 
     interval, notes = None, "no interval: units not given"
     if unit_rows is not None and budget_by_unit is not None:
         cl, units, sizes, S = unit_sums(unit_rows)
 
         def counts(b):
-            b = b[b.order.isin([3, 4])]
-            act, sums = b[b.kind == "activation"], b[b.kind.isin(["message passing", "readout"])]
-            return [(act.verdict == "creates").sum(), len(act), (sums.verdict == "removes").sum(), len(sums)]
+            d = division_shares(b)
+            return [d["act_creates"], d["act_stages"], d["sum_removes"], d["sum_stages"]]
 
         cnt = np.array([counts(budget_by_unit[u]) if u in budget_by_unit else [0, 0, 0, 0] for u in units], float)
 
@@ -246,7 +251,7 @@ def verdict_c4(cells: pd.DataFrame, shares: dict, control: dict, *, unit_rows: p
             c = cnt[pick].sum(0)
             sh = {"act_create_share": c[0] / c[1] if c[1] else np.nan, "sum_remove_share": c[2] / c[3] if c[3] else np.nan}
             m = c4_margins(cl.assign(rms_z=rmsz, slope=slope), sh, control, use_interval=False)
-            return min(m["rms_z"], m["slope"], m["division"])
+            return strict_min([m["rms_z"], m["slope"], m["division"]])
 
         interval = bootstrap(list(range(len(units))), stat, n_boot=n_boot, seed=seed)
         notes = (f"interval: 90 % bootstrap over {len(units)} network-seed units of the smallest margin "

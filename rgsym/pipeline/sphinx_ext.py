@@ -23,7 +23,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from .chapters import repo_root
-from .hashing import sources_hash
+from .hashing import prose_hash, sources_hash
 from .params import rerun_command
 from .run import META_KEY
 
@@ -59,8 +59,13 @@ def _fmt_params(params: dict) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in params.items())
 
 
-def banner_html(meta: dict, current_hash: str | None, rerun: str | None = None) -> str:
-    """The provenance box (and, when stale, the warning box) as HTML."""
+def banner_html(meta: dict, current_hash: str | None, rerun: str | None = None,
+                current_prose: str | None = None) -> str:
+    """The provenance box (and, when stale, the warning box) as HTML.
+
+    Stale means the code the results depend on changed (``current_hash`` differs from the recorded
+    sources hash: rerun), or only the narrative changed (``current_prose`` differs from the recorded
+    prose hash: the page shows older prose, and the pipeline refreshes it without executing)."""
     e = html.escape
     commit = meta.get("commit", "unknown")
     dirty = " (with uncommitted changes)" if meta.get("dirty") else ""
@@ -74,6 +79,14 @@ def banner_html(meta: dict, current_hash: str | None, rerun: str | None = None) 
             f"<p>The chapter source, the rgsym package or the requirements differ from those that produced the "
             f"results below (recorded sources <code>{e(meta.get('sources_hash', '')[:12])}</code>, now "
             f"<code>{e(current_hash[:12])}</code>). Rerun <code>{e(rerun)}</code> to refresh them.</p></div>"
+        )
+    elif current_prose is not None and meta.get("prose_hash") and current_prose != meta["prose_hash"]:
+        parts.append(
+            '<div class="admonition warning rgsym-stale">'
+            '<p class="admonition-title">Sources changed since this page was executed</p>'
+            "<p>Only the narrative of the chapter source changed: the results below are current, but the "
+            "text around them is older than the source. <code>python -m rgsym.pipeline run</code> "
+            "refreshes it without executing anything.</p></div>"
         )
     cached = ""
     if meta.get("cached_results"):
@@ -110,7 +123,8 @@ def _inject(app, doctree):
     root = repo_root(app.srcdir)
     src = root / meta.get("source", "")
     current = sources_hash(src, root) if src.is_file() else "source-missing"
-    raw = nodes.raw("", banner_html(meta, current, rerun_command(meta, root)), format="html")
+    prose = prose_hash(src) if src.is_file() else None
+    raw = nodes.raw("", banner_html(meta, current, rerun_command(meta, root), prose), format="html")
     section = next(iter(doctree.findall(nodes.section)), None)
     if section is not None and section.children and isinstance(section.children[0], nodes.title):
         section.insert(1, raw)

@@ -10,13 +10,12 @@ Monte Carlo k-statistics they are checked against (:func:`measure_cumulants`, :f
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ..clt import get_law, kstats
+from ..clt import get_law, kstats, kstats_from_moments
 from ..validation import as_int, check_choice
 from .flows import flow_jacobian
 from .inputs import law_inputs
@@ -24,7 +23,7 @@ from .methods import propagate, required_input_order
 from ..nets.activations import poly_coefficients
 from .networks import Network, as_networks, network_forward
 from .polynomials import DTYPE
-from .quadrature import MAX_NODES, quadrature_flow
+from .quadrature import law_nodes, quadrature_flow
 
 
 def _groups_with_models(model):
@@ -107,8 +106,7 @@ def predict_cumulants(model, law, order: int = 4, *, nodes: int = 10, missing: s
             pr = propagate(sub, law_inputs(law, b, required_input_order(sub, n_ok)), n_ok)
             name = "exact"
         elif n_ok >= 1:
-            m = min(nodes, MAX_NODES, int(law.max_order // 2) if math.isfinite(law.max_order) else nodes)
-            m = max(m, 2)
+            m = max(law_nodes(law, nodes), 2)  # two at least: the error is the change from m - 1 nodes
             pr = propagate(sub, law_inputs(law, b, 2 * m - 1), n_ok, "quadrature", nodes=m, estimate_error=True)
             name = f"quadrature({m})"
         else:
@@ -148,7 +146,6 @@ def measure_cumulants(model, law, n_samples: int = 200_000, *, seed: int = 0, or
     about the first chunk's mean :math:`c` are kept; the central moments follow by the binomial shift and
     the k-statistics and their standard errors are those of :func:`rgsym.clt.kstats` on the whole sample.
     Returns ``(k, se)``, each ``(E, order)``."""
-    from ..clt.estimators import _kstat_from_moments, _se
     from ..clt.sample_moments import _shift_sums
 
     law = get_law(law)
@@ -185,9 +182,7 @@ def measure_cumulants(model, law, n_samples: int = 200_000, *, seed: int = 0, or
     N = n_samples
     m = torch.stack(_shift_sums(S, N, rmax), -1)
     mean = shift[:, 0] + S[:, 1] / N
-    k = torch.stack([mean if n == 1 else _kstat_from_moments(m, n, N) for n in range(1, order + 1)], -1)
-    se = torch.stack([_se(m, n, N, "exact") for n in range(1, order + 1)], -1)
-    return k, se
+    return kstats_from_moments(mean, m, N, order)
 
 
 def predict_flow(model, law, steps: int, *, nodes: int = 10, order: int = 4):

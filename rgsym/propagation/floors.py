@@ -26,7 +26,29 @@ import math
 import numpy as np
 import torch
 
+from ..clt import get_law
 from ..validation import as_float, as_int
+from .networks import Network, network_forward
+from .quadrature import gauss_rule, product_rule
+
+
+def weight_norm(layers) -> torch.Tensor:
+    r""":math:`\|\theta\|`: the Euclidean norm of all weights and biases of plain layers ``[(W (E, out, in),
+    c (E, out))]``, per member ``(E,)`` (float64)."""
+    return torch.sqrt(sum((torch.as_tensor(W, dtype=torch.float64) ** 2).sum((1, 2))
+                          + (torch.as_tensor(c, dtype=torch.float64) ** 2).sum(-1) for W, c in layers))
+
+
+def exact_g1(layers, act, law, b: int, nodes: int = 6) -> np.ndarray:
+    r""":math:`G_1 = E(f - T)^2 / E\,T^2` of the plain network ``layers`` (activation ``act``) against the RG
+    target :math:`T = b^{-1/2}\sum_i s_i` on i.i.d. sites of ``law``, by the ``nodes``-point product Gauss
+    rule (exact for networks of degree :math:`\le 2m-1` per site). Returns ``(E,)``."""
+    x, w = gauss_rule(get_law(law).cumulants(2 * nodes - 1), nodes)
+    E = layers[0][0].shape[0]
+    pts, wt = product_rule(x.expand(E, -1), w.expand(E, -1), b)
+    f = network_forward(Network(layers, act), pts)
+    T = pts.sum(-1) / math.sqrt(b)
+    return ((wt * (f - T) ** 2).sum(-1) / (wt * T ** 2).sum(-1)).numpy()
 
 
 def tied_parameters(layers, alpha: float) -> dict:
@@ -44,7 +66,7 @@ def tied_parameters(layers, alpha: float) -> dict:
     L = V * (1 + 2 * a * c) * nw
     Q = a * V * nw ** 2
     r = a / (V * (1 + 2 * a * c) ** 2)
-    norm = torch.sqrt(sum((W ** 2).sum((1, 2)) + (cc ** 2).sum(-1) for W, cc in ((W1, c1), (W2, c2))))
+    norm = weight_norm([(W1, c1), (W2, c2)])
     return {"w": w, "c": c, "V": V, "L": L, "Q": Q, "r": r, "norm": norm, "H": H}
 
 

@@ -146,7 +146,3 @@ def flow_fixed_point(model, kappa_start, method: str = "exact", *, tol: float = 
     eig = torch.linalg.eigvals(flow_jacobian(model, k, method, **kw)) if torch.isfinite(k).all() else \
         torch.full((E, K), complex("nan"), dtype=torch.complex128)
     return FixedPoint(kappa=k, converged=converged, residual=res, eigenvalues=eig, iterations=it)
-
-
-# ================================================================================================
-# Trained ensembles: predictions per member (Chapter 3)

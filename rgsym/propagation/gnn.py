@@ -187,26 +187,15 @@ def predict_node_cumulants(model, law, *, member: int = 0, order: int = 4, metho
     law = get_law(law)
     n = default_sites(model) if n_sites is None else int(n_sites)
     cfg = model.configs[member]
-    act = cfg.act
+    plan_kw = {k: v for k, v in kw.items() if k in ("hermite_order", "max_degree", "nodes")}
     rows = []
     for point in pts:
         chain, where = feature_networks(model, member, point, n)
-        anti = point == "out" and cfg.antisymmetrised
-        if anti:
+        if point == "out" and cfg.antisymmetrised:
             chain = antisymmetrised_layers(chain)
-        if len(chain) == 1 and method != "gaussian":  # a purely affine map: exact, whatever the activation
-            m = "exact"
-            act_used = None
-        else:
-            m, act_used = method, act
-        if m == "exact" and act_used is not None and act_used.poly_coeffs is None:
-            raise ValueError(f"method 'exact' needs a polynomial activation, got {act.name!r}; use 'quadrature', "
-                             f"'hermite' or 'gaussian'")
-        a = act_used if act_used is not None else "identity"
-        need = required_input_order(chain, order, m, activation=a, **{k: v for k, v in kw.items()
-                                                                    if k in ("hermite_order", "max_degree", "nodes")})
-        inputs = law_inputs(law, n, max(need, 1)) if m != "gaussian" else law_inputs(law, n, 2)
-        res = propagate(chain, inputs, order, m, activation=a, **kw)
+        # a purely affine chain (h0, z1) is propagated exactly by every method but 'gaussian' (methods._plan)
+        need = required_input_order(chain, order, method, activation=cfg.act, **plan_kw)
+        res = propagate(chain, law_inputs(law, n, need), order, method, activation=cfg.act, **kw)
         rows += _rows(member, point, model.depth, where, res.kappa)
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
@@ -219,8 +208,7 @@ def _diagonal(k: torch.Tensor) -> torch.Tensor:
     n = k.dim() - 1
     if n == 1:
         return k
-    letters = "abcdefgh"[:1]
-    return torch.einsum("Z" + letters * n + "->Z" + letters, k)
+    return torch.einsum("Z" + "a" * n + "->Za", k)
 
 
 def iid_tensors(kappa: Sequence[float], n_sites: int, *, dtype=torch.float64) -> list[torch.Tensor]:
@@ -292,8 +280,9 @@ def mc_lattices(law, n_samples: int, n_sites: int, seed: int = 0) -> torch.Tenso
     return law.sample((int(n_samples), int(n_sites)), g, dtype=torch.float64)
 
 
-SE_METHODS = ("delta", "batches")
-"""Standard errors of measured cumulants: the delta method, or the spread over batches."""
+GNN_SE_METHODS = ("delta", "batches")
+"""Standard errors of measured node-feature cumulants (:func:`measure_node_cumulants`): the delta method
+(``rgsym.clt.kstats(..., method="delta")``), or the spread over batches."""
 
 
 @torch.no_grad()
@@ -306,8 +295,8 @@ def measure_node_cumulants(model, law, *, member: int = 0, order: int = 4, n_sam
     The features are those of :meth:`rgsym.nets.gnn.EnsembleGNN.features` (the plain network :math:`g`;
     computed by :func:`rgsym.propagation.gnn_reference.dense_features`, checked against it),
     ``out`` is the member's learned step :math:`f(s)` (antisymmetrised where the member is).
-    ``se``: ``"delta"`` (the delta-method error of :func:`rgsym.clt.kstats`, from sample moments
-    up to order ``2 order``) or ``"batches"`` (the spread of the k-statistics of ``n_batches`` equal
+    ``se``: ``"delta"`` (the delta-method error, :func:`rgsym.clt.kstats` with ``method="delta"``, from
+    sample moments up to order ``2 order``) or ``"batches"`` (the spread of the k-statistics of ``n_batches`` equal
     batches over :math:`\sqrt{n_\text{batches}}`). Both rest on sample moments and come out far too small
     on heavy-tailed features; the exact error is :func:`rgsym.propagation.gnn_reference.exact_kstat_se`. Returns the tidy table of :data:`COLUMNS` plus ``se``.
     """
@@ -316,7 +305,7 @@ def measure_node_cumulants(model, law, *, member: int = 0, order: int = 4, n_sam
     member = _check_member(model, member)
     pts = _check_points(model, which)
     as_int("n_samples", n_samples, 2 * order)
-    check_choice("standard-error method", se, SE_METHODS)
+    check_choice("standard-error method", se, GNN_SE_METHODS)
     as_int("n_batches", n_batches, 2)
     if se == "batches" and n_samples // n_batches < 2 * order:
         raise ValueError(f"n_samples={n_samples} gives batches of fewer than {2 * order} lattices")
@@ -336,7 +325,7 @@ def measure_node_cumulants(model, law, *, member: int = 0, order: int = 4, n_sam
         nodes, ch = x.shape[1], x.shape[2]
         flat = x.reshape(x.shape[0], nodes * ch).T
         if se == "delta":
-            k, err = kstats(flat, order)
+            k, err = kstats(flat, order, method="delta")
         else:
             k, _ = kstats(flat, order, with_se=False)
             m = flat.shape[1] // n_batches

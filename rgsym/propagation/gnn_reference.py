@@ -29,8 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..clt import cumulants_to_moments, get_law
-from ..clt.kstat_formulas import variance_float_terms
+from ..clt import cumulants_to_moments, get_law, kstats_from_moments
 from ..validation import as_int
 from .gnn import COLUMNS, _check_member, _rows, default_sites, mc_lattices, points
 from .quadrature import MAX_NODES, gauss_rule, product_rule, rule_cumulants
@@ -216,18 +215,10 @@ def exact_kstat_se(kappa, n_samples: int, orders=4) -> np.ndarray:
         raise ValueError(f"kappa must be (features, >= {2 * orders}) cumulants, got shape {kappa.shape}")
     N = as_int("n_samples", n_samples, 2 * orders)
     lam = [np.zeros(len(kappa))] + [kappa[:, r] for r in range(1, 2 * orders)]
-    mu = [np.ones(len(kappa))] + list(cumulants_to_moments(lam))  # central: kappa_1 set to 0
-    out = np.zeros((len(kappa), orders))
-    out[:, 0] = mu[2] / N
-    for n in range(2, orders + 1):
-        var = np.zeros(len(kappa))
-        for nu, coef in variance_float_terms(n, N):
-            prod = np.ones(len(kappa))
-            for r in nu:
-                prod = prod * mu[r]
-            var = var + coef * prod
-        out[:, n - 1] = var
-    return np.sqrt(np.maximum(out, 0.0))
+    mu = np.stack([np.ones(len(kappa))] + list(cumulants_to_moments(lam)), -1)  # central: kappa_1 set to 0
+    _, se = kstats_from_moments(np.zeros(len(kappa)), mu, N, orders)  # eq. K7 at the population moments
+    se[:, 0] = np.sqrt(np.maximum(mu[:, 2] / N, 0.0))  # Var k_1 = mu_2 / N, divided (as eq. P5 writes it)
+    return se
 
 
 @torch.no_grad()

@@ -96,8 +96,9 @@ def gaussian_activation(activation, mean: torch.Tensor, cov: torch.Tensor, hermi
 
     Polynomial :math:`\phi` of degree :math:`p`: exact (the series ends at :math:`k=p`). Otherwise the
     series is cut at ``hermite_order`` :math:`K` and the diagonal is the exact Gaussian variance.
-    Returns ``(mean', cov', bound)`` with ``bound`` ``(E, H, H)`` the truncation bound
-    :math:`|\rho_{ij}|^{K+1}\sqrt{R_iR_j}` (zero on the diagonal and for polynomials)."""
+    Returns ``(mean', cov', bound, resid)`` with ``bound`` ``(E, H, H)`` the truncation bound
+    :math:`|\rho_{ij}|^{K+1}\sqrt{R_iR_j}` (zero on the diagonal and for polynomials) and ``resid``
+    ``(E, H)`` the fraction :math:`R_i/{\rm Var}\,\phi(z_i)` of each unit's variance the truncation leaves out."""
     coeffs = poly_coefficients(activation)
     K = len(coeffs) - 1 if coeffs is not None else (9 if hermite_order is None else int(hermite_order))
     if coeffs is not None:

@@ -35,7 +35,7 @@ from .inputs import U_ROUND, InputCumulants
 from ..nets.activations import activation_name, poly_coefficients
 from .networks import Network, as_networks
 from .polynomials import DTYPE, _poly_pow_list, poly_expect, poly_mul, project_degree
-from .quadrature import MAX_NODES, _propagate_quadrature
+from .quadrature import MAX_NODES, _propagate_quadrature, rule_order
 
 GAMMA_ROUND = 8.0
 """Units of float64 roundoff per layer and power in the rounding bound of the ``exact`` method."""
@@ -73,7 +73,10 @@ def _plan(net: Network, method: str, hermite_order: int, max_degree: int | None,
 
     ``exact``: degree multiplies by the activation's degree ``p`` at every hidden layer; output order
     ``n`` needs ``D n``. ``hermite``: by ``K``, capped at ``max_degree`` by projection (which needs
-    moments up to ``P + K d``); the unit means/variances need twice each pre-activation degree."""
+    moments up to ``P + K d``); the unit means/variances need twice each pre-activation degree. A network
+    with no hidden layer (an affine map) has degree 1 whatever its method and activation: it needs ``order``."""
+    if len(net.layers) == 1:
+        return [1], order
     if method == "exact":
         coeffs = poly_coefficients(net.activation)
         if coeffs is None:
@@ -106,6 +109,14 @@ def _hermite_degree(net: Network, K: int) -> int:
     return min(K, max(len(coeffs) - 1, 1)) if coeffs is not None else K
 
 
+def _method_run(groups, method: str) -> str:
+    """The method actually run: an affine map (no hidden layer) is propagated exactly by every method but
+    ``gaussian`` (which drops the input cumulants of order >= 3 by definition)."""
+    if method != "gaussian" and all(len(net.layers) == 1 for _, net in groups):
+        return "exact"
+    return method
+
+
 def required_input_order(model, order: int, method: str = "exact", *, hermite_order: int = 5,
                          max_degree: int | None = None, nodes: int = 8, activation=None,
                          antisymmetrised=None) -> int:
@@ -118,10 +129,12 @@ def required_input_order(model, order: int, method: str = "exact", *, hermite_or
     check_choice("method", method, METHODS)
     if method == "gaussian":
         return 2
+    groups = as_networks(model, activation, antisymmetrised)
+    method = _method_run(groups, method)
     if method == "quadrature":
-        return max(2 * as_int("nodes", nodes, 1, MAX_NODES) - 1, 2)
+        return rule_order(as_int("nodes", nodes, 1, MAX_NODES))
     need = 1
-    for _, net in as_networks(model, activation, antisymmetrised):
+    for _, net in groups:
         need = max(need, _plan(net, method, hermite_order, max_degree, order)[1])
     return need
 
@@ -144,6 +157,9 @@ def propagate(model, inputs: InputCumulants, order: int = 4, method: str = "exac
       (``hermite``: :math:`|\kappa'(K+2)-\kappa'(K)|`, two orders as odd and even terms alternate; ``quadrature``: :math:`|\kappa'(m)-\kappa'(m-1)|`);
       ``gaussian`` always reports its bound.
 
+    A network with no hidden layer (an affine map) is propagated exactly by every method but ``gaussian``
+    (``info['run_as'] == 'exact'``, ``error`` the rounding bound), whatever its activation.
+
     Raises a ``ValueError`` before any heavy work when the method does not apply or the inputs lack
     the orders needed (:func:`required_input_order`). Returns a :class:`Propagation`, ``kappa`` ``(E, order)``.
     """
@@ -156,6 +172,7 @@ def propagate(model, inputs: InputCumulants, order: int = 4, method: str = "exac
     if max_degree is not None:
         as_int("max_degree", max_degree, 1)
     groups = as_networks(model, activation, antisymmetrised)
+    asked, method = method, _method_run(groups, method)
     E = sum(len(i) for i, _ in groups)
     if inputs.n_members not in (1, E):
         raise ValueError(f"inputs hold {inputs.n_members} members; the model has {E}")
@@ -166,7 +183,7 @@ def propagate(model, inputs: InputCumulants, order: int = 4, method: str = "exac
         if inputs.iid is None:
             raise ValueError("method 'quadrature' needs i.i.d. inputs (a product rule); for general cumulant "
                              "tensors use 'exact' or 'gaussian'")
-        need = max(2 * nodes - 1, 2)
+        need = rule_order(nodes)
     elif method == "gaussian":
         need = 2
     else:
@@ -174,7 +191,7 @@ def propagate(model, inputs: InputCumulants, order: int = 4, method: str = "exac
         need = max(_plan(net, method, K, max_degree, order)[1] for _, net in groups for K in orders)
     if need > inputs.order:
         raise ValueError(
-            f"output cumulants up to order {order} with method {method!r} need input cumulants up to order "
+            f"output cumulants up to order {order} with method {asked!r} need input cumulants up to order "
             f"{need}, but only {inputs.order} were supplied ({inputs.source or 'given'})")
 
     dev = inputs.mean.device
@@ -209,8 +226,10 @@ def propagate(model, inputs: InputCumulants, order: int = 4, method: str = "exac
             residual[t] = res
     info = {"exact": {}, "gaussian": {"hermite_order": hermite_order},
             "hermite": {"hermite_order": hermite_order, "max_degree": max_degree},
-            "quadrature": {"nodes": nodes}}[method]
-    return Propagation(kappa=kappa, method=method, order=order, input_order=need, error=error,
+            "quadrature": {"nodes": nodes}}[asked]
+    if method != asked:
+        info = {**info, "run_as": method}
+    return Propagation(kappa=kappa, method=asked, order=order, input_order=need, error=error,
                        residual=residual, info=info)
 
 
@@ -322,6 +341,7 @@ def output_cumulants(f: torch.Tensor, degree: int, b: int, moments: torch.Tensor
     for n in range(2, order + 1):
         e = errs[n - 1].clone()
         for j in range(2, n - 1):
-            e = e + math.comb(n - 1, j - 1) * (ek[j - 1] * mu[n - j] + kap_abs[..., j - 1] * errs[n - j])
+            # central[i] and errs[i] hold mu_{i+1}: mu_{n-j} is index n-j-1
+            e = e + math.comb(n - 1, j - 1) * (ek[j - 1] * mu[n - j - 1] + kap_abs[..., j - 1] * errs[n - j - 1])
         ek[n - 1] = e
     return kappa, torch.stack(ek, -1)

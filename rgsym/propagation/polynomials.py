@@ -44,19 +44,27 @@ def monomial_basis(b: int, degree: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=None)
-def _mul_table(b: int, d1: int, d2: int, dmax: int):
-    """Index triples ``(ia, ib, ic)`` with :math:`\\alpha_{ia}+\\alpha_{ib}=\\alpha_{ic}`, total degree <= dmax."""
-    dout = min(d1 + d2, dmax)
+def _sum_lookup(b: int, d1: int, d2: int, dout: int) -> np.ndarray:
+    r"""``(n_monomials(b, d1), n_monomials(b, d2))``: the index of :math:`\alpha+\beta` in the degree-``dout``
+    basis, -1 where :math:`|\alpha+\beta| >` ``dout`` (shared by :func:`_mul_table` and :func:`_sum_index`)."""
     B1, B2, Bo = monomial_basis(b, d1), monomial_basis(b, d2), monomial_basis(b, dout)
-    radix = dout + 1
-    weights = radix ** np.arange(b, dtype=np.int64)
+    weights = (dout + 1) ** np.arange(b, dtype=np.int64)
     key_out = Bo @ weights
     order = np.argsort(key_out)
     sums = B1[:, None, :] + B2[None, :, :]
-    ia, ib = np.nonzero(sums.sum(-1) <= dout)
-    keys = sums[ia, ib] @ weights
-    ic = order[np.searchsorted(key_out[order], keys)]
-    return torch.from_numpy(ia), torch.from_numpy(ib), torch.from_numpy(ic), dout
+    ok = sums.sum(-1) <= dout
+    out = np.full(ok.shape, -1, dtype=np.int64)
+    out[ok] = order[np.searchsorted(key_out[order], sums[ok] @ weights)]
+    return out
+
+
+@lru_cache(maxsize=None)
+def _mul_table(b: int, d1: int, d2: int, dmax: int):
+    r"""Index triples ``(ia, ib, ic)`` with :math:`\alpha_{ia}+\alpha_{ib}=\alpha_{ic}`, total degree <= dmax."""
+    dout = min(d1 + d2, dmax)
+    idx = _sum_lookup(b, d1, d2, dout)
+    ia, ib = np.nonzero(idx >= 0)
+    return torch.from_numpy(ia), torch.from_numpy(ib), torch.from_numpy(idx[ia, ib]), dout
 
 
 def poly_mul(a: torch.Tensor, da: int, c: torch.Tensor, dc: int, b: int, dmax: int | None = None):
@@ -94,10 +102,6 @@ def _poly_pow_list(p, degree, b, kmax):
     return out
 
 
-# ================================================================================================
-# The input law: joint cumulants of the b block inputs
-
-
 def _padd(p, q):
     """Sum of two polynomials of possibly different degree (graded bases share their prefix)."""
     if p.shape[-1] < q.shape[-1]:
@@ -109,13 +113,8 @@ def _padd(p, q):
 
 @lru_cache(maxsize=None)
 def _sum_index(b: int, d1: int, d2: int) -> torch.Tensor:
-    """``(n_monomials(b, d1), n_monomials(b, d2))`` indices of :math:`\alpha+\beta` in the degree-``d1+d2`` basis."""
-    B1, B2, Bo = monomial_basis(b, d1), monomial_basis(b, d2), monomial_basis(b, d1 + d2)
-    weights = (d1 + d2 + 1) ** np.arange(b, dtype=np.int64)
-    key_out = Bo @ weights
-    order = np.argsort(key_out)
-    keys = (B1[:, None, :] + B2[None, :, :]) @ weights
-    return torch.from_numpy(order[np.searchsorted(key_out[order], keys)])
+    r"""``(n_monomials(b, d1), n_monomials(b, d2))`` indices of :math:`\alpha+\beta` in the degree-``d1+d2`` basis."""
+    return torch.from_numpy(_sum_lookup(b, d1, d2, d1 + d2).copy())
 
 
 def project_degree(y: torch.Tensor, dy: int, P: int, b: int, moments: torch.Tensor, rcond: float = 1e-12):

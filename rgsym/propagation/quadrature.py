@@ -41,8 +41,8 @@ def gauss_rule(kappa, nodes: int, tol: float = 1e-10):
     """
     m = as_int("nodes", nodes, 1, MAX_NODES)
     kappa = _as_members(kappa, "kappa")
-    if kappa.shape[-1] < max(2 * m - 1, 2):
-        raise ValueError(f"a {m}-point Gauss rule needs cumulants up to order {max(2 * m - 1, 2)}, "
+    if kappa.shape[-1] < rule_order(m):
+        raise ValueError(f"a {m}-point Gauss rule needs cumulants up to order {rule_order(m)}, "
                          f"got {kappa.shape[-1]}")
     mu, var = kappa[:, 0], kappa[:, 1]
     if (var < 0).any():
@@ -110,10 +110,28 @@ def rule_cumulants(f: torch.Tensor, wt: torch.Tensor, order: int) -> torch.Tenso
     return torch.stack(kappa, -1)
 
 
+def rule_order(nodes: int) -> int:
+    r"""The input cumulant order an ``nodes``-point Gauss rule needs: :math:`\max(2m-1, 2)` (one node still
+    needs the variance)."""
+    return max(2 * int(nodes) - 1, 2)
+
+
+def law_nodes(law, nodes: int) -> int:
+    r"""The number of Gauss nodes usable for ``law``: ``nodes`` capped at :data:`MAX_NODES` and, for a law with
+    finite moments only below ``law.max_order`` (Student-t), at :math:`\lfloor{\rm max\_order}/2\rfloor`."""
+    law = get_law(law)
+    m = min(as_int("nodes", nodes, 1), MAX_NODES)
+    if math.isfinite(law.max_order):
+        m = min(m, int(law.max_order // 2))
+    if m < 1:
+        raise ValueError(f"{law.name} has no finite variance: no Gauss rule applies")
+    return m
+
+
 def _propagate_quadrature(net: Network, inputs: InputCumulants, order: int, m: int):
     r"""Eq. (3.7): output cumulants from the product Gauss rule of the i.i.d. inputs (:math:`m^b` points)."""
     E, b = net.n_members, net.b
-    x, w = gauss_rule(inputs.iid[:, : 2 * m - 1] if inputs.order >= 2 * m - 1 else inputs.iid, m)
+    x, w = gauss_rule(inputs.iid[:, :rule_order(m)], m)
     pts, wt = product_rule(x.expand(E, -1), w.expand(E, -1), b)
     return rule_cumulants(network_forward(net, pts), wt, order)
 
@@ -167,17 +185,16 @@ def quadrature_flow(model, law, steps: int, *, nodes: int = 10, order: int = 4, 
     layers). Returns the cumulants :math:`\kappa_1..\kappa_{\rm order}` of every level,
     ``(steps + 1, E, order)`` (level 0: the base law's own)."""
     law = get_law(law)
-    m = as_int("nodes", nodes, 1, MAX_NODES)
+    as_int("nodes", nodes, 1, MAX_NODES)
+    m = law_nodes(law, nodes)
     as_int("steps", steps, 0)
-    if math.isfinite(law.max_order):
-        m = min(m, int(law.max_order // 2))
     groups = as_networks(model, activation, antisymmetrised)
     E = sum(len(i) for i, _ in groups)
     out = torch.zeros(int(steps) + 1, E, order, dtype=DTYPE)
     out[0] = torch.as_tensor(law.cumulants(order), dtype=DTYPE)
     b = groups[0][1].b
     for idx, net in groups:
-        x, w = gauss_rule(law.cumulants(2 * m - 1), m)
+        x, w = gauss_rule(law.cumulants(rule_order(m)), m)
         x, w = x.expand(len(idx), -1), w.expand(len(idx), -1)
         for level in range(1, int(steps) + 1):
             pts, wt = product_rule(x, w, b)
