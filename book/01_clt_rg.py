@@ -13,7 +13,7 @@
 # %% [markdown]
 # # 1. The central limit theorem as a real-space RG map
 #
-# Ashworth, Caso and Liò (arXiv:2510.16591) need a renormalisation-group transformation that is
+# Ashworth, Caso and Liò {cite:p}`ashworth2025symmetry` need a renormalisation-group transformation that is
 # exact, cheap to sample and fully understood, so that a neural network trained to imitate it can be
 # judged without ambiguity. Their choice is the central limit theorem (CLT) read as a real-space RG
 # step: group the spins of a one-dimensional lattice into blocks, replace each block by its rescaled
@@ -196,7 +196,7 @@ print("Gaussian fixed point and Hermite eigenvalues checked for n = 1 ..", order
 # convolution in real space for $b=2$) and the eigenvalues of the Hermite perturbations.
 #
 # The same reasoning covers the stable-law maps $s'=b^{-1/\alpha}\sum s_i$ with $0<\alpha\le2$, whose
-# fixed points are the Lévy laws $\hat f(k)=e^{-c|k|^\alpha}$ (Calvo et al., arXiv:1009.2899). Where
+# fixed points are the Lévy laws $\hat f(k)=e^{-c|k|^\alpha}$ {cite:p}`calvo2010generalized`. Where
 # cumulants exist they scale as $b^{1-n/\alpha}$; at $\alpha=2$ this is the CLT. We stay at $\alpha=2$
 # in the rest of the book.
 

@@ -16,7 +16,7 @@
 # Chapter 1 fixed the target: the block map $T_b(s)_j = b^{-1/2}\sum_{i\in j} s_i$, an exact
 # real-space RG step whose only fixed point with unit variance is the Gaussian. Here small
 # multilayer perceptrons $f_\theta:\mathbb R^b\to\mathbb R$ learn it from samples, one block at a
-# time, and we ask which of them *generalise*. Ashworth, Caso and Liò (arXiv:2510.16591) report that
+# time, and we ask which of them *generalise*. Ashworth, Caso and Liò {cite:p}`ashworth2025symmetry` report that
 # networks can be trained to perform such a step (claim C1) and that weight symmetry and expressivity
 # pull against each other: networks that are too constrained and networks that are too complex both
 # generalise badly, and the good ones sit in between (claim C2). This chapter trains a full grid of

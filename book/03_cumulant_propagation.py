@@ -15,9 +15,9 @@
 #
 # Chapter 2 measured which networks learn the block-spin step and which do not. This chapter
 # explains part of the answer with algebra instead of experiments. Ashworth, Caso and Liò
-# (arXiv:2510.16591) write the central limit theorem as a recursion on cumulants and push cumulants
-# through the network with the framework of Fischer et al. (*Decomposing neural networks as mappings
-# of correlation functions*, Phys. Rev. Research 4, 043143, 2022); for some constrained MLPs the
+# {cite:p}`ashworth2025symmetry` write the central limit theorem as a recursion on cumulants and push cumulants
+# through the network with the framework of Fischer et al. {cite:p}`fischer2022decomposing`
+# (*Decomposing neural networks as mappings of correlation functions*); for some constrained MLPs the
 # failure then follows analytically (claim C3). We rebuild that argument, check every step with
 # sympy, and then turn the same machinery on the networks trained in Chapter 2: their output
 # cumulants on laws they never saw, their flow in cumulant space over many RG steps, and the

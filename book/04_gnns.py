@@ -13,7 +13,7 @@
 # %% [markdown]
 # # 4. Graph neural networks on the lattice graph
 #
-# Besides multilayer perceptrons, Ashworth, Caso and Liò (arXiv:2510.16591) train graph neural
+# Besides multilayer perceptrons, Ashworth, Caso and Liò {cite:p}`ashworth2025symmetry` train graph neural
 # networks (GNNs) on the same real-space RG step. A GNN is the natural architecture for a lattice:
 # the sites become the nodes of a graph, the network exchanges messages along its edges, and
 # coarse-graining a block of sites into one is a pooling operation. Weight sharing across the graph

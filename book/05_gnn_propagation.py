@@ -14,8 +14,8 @@
 # # 5. Cumulant propagation through message passing
 #
 # Chapter 3 followed the cumulants of a block's distribution through an MLP, after the framework of
-# Fischer et al. (Phys. Rev. Research 4, 043143, 2022), in which a network is a map from the
-# cumulants of its input to those of its output. Ashworth, Caso and Liò (arXiv:2510.16591) carry this
+# Fischer et al. {cite:p}`fischer2022decomposing`, in which a network is a map from the
+# cumulants of its input to those of its output. Ashworth, Caso and Liò {cite:p}`ashworth2025symmetry` carry this
 # framework over to GNNs and check it empirically, layer by layer, as a way of seeing what each layer
 # does to the distribution. This chapter does the same for the GNNs trained in Chapter 4: it writes
 # every message-passing layer as a linear map on all node features, propagates cumulants through

@@ -14,10 +14,10 @@
 # # 6. Symmetry breaking and restoration while learning the RG step
 #
 # Chapters 2 to 5 looked at trained networks. This chapter watches them *while* they learn. The
-# companion paper (Ashworth, Caso and Liò, arXiv:2510.16591) is summarised as saying that learning
+# companion paper of Ashworth, Caso and Liò {cite:p}`ashworth2025symmetry` is summarised as saying that learning
 # the RG map goes through parameter-symmetry breaking followed by restoration (claim C5, the weakest
 # of the five, as it comes from a summary rather than the abstract). The idea comes from Ziyin,
-# Xu, Poggio and Chuang (arXiv:2502.05300), who propose that the jumps of neural-network training
+# Xu, Poggio and Chuang {cite:p}`ziyin2025parameter`, who propose that the jumps of neural-network training
 # are transitions between symmetric subspaces of parameter space. A network started near a
 # symmetric point sits on a saddle. It leaves the saddle by breaking a symmetry, and each break buys
 # expressivity. We put that picture to the test on the block map

@@ -2,6 +2,7 @@
 notebooks, the HTML holds figures, math and provenance, and a real browser renders it offline."""
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from rgsym.pipeline.chapters import find_chapters
+from rgsym.pipeline.claims import CLAIMS, claim_rows, findings_sentences
 from rgsym.pipeline.run import META_KEY, run_chapters
 
 from conftest import ROOT, copy_repo
@@ -77,6 +79,25 @@ def test_chapter_page_has_figures_math_provenance_and_launch_buttons(smoke_book,
     assert (ROOT / colab.group(1)).is_file(), f"Colab would open {colab.group(1)}, which is not in the repository"
 
 
+def test_claims_page_and_closing_chapter_are_computed_from_the_notebooks(smoke_book):
+    html_dir = smoke_book["root"] / "_build" / "html"
+    claims = (html_dir / "claims.html").read_text()
+    assert "rgsym-claims" in claims
+    for c in CLAIMS:
+        assert f"{c.key}: {html.escape(c.short)}" in claims, c.key
+    rows = claim_rows(smoke_book["root"])
+    for r in rows:
+        assert r["status"] != "not executed", r
+        if r["margin"]:
+            assert html.escape(r["interval"]) in claims
+    findings = (html_dir / "findings.html").read_text()
+    for s in findings_sentences(rows):
+        assert html.escape(s, quote=False) in findings
+    # citations resolve to the bibliography (an unknown key is a warning, and warnings fail the build)
+    intro = (html_dir / "intro.html").read_text()
+    assert "bibliography.html#id" in intro and "Ashworth" in (html_dir / "bibliography.html").read_text()
+
+
 def test_stale_sources_are_flagged_on_the_page(smoke_book, tmp_path):
     root = tmp_path / "stale"
     shutil.copytree(smoke_book["root"], root, symlinks=True)
@@ -128,7 +149,8 @@ def _chromium_driver():
     return webdriver.Chrome(service=Service(driver), options=opts)
 
 
-PAGES = [f"notebooks/{c}" for c in CHAPTERS] + ["intro", "performance", "reproducibility"]
+PAGES = [f"notebooks/{c}" for c in CHAPTERS] + ["intro", "claims", "findings", "performance", "reproducibility",
+                                                 "bibliography"]
 
 
 @pytest.mark.browser
@@ -153,6 +175,7 @@ def test_real_browser_renders_figures_and_math_offline(smoke_book, name):
                       e => !e.querySelector('mjx-container')).length,
                   mathjax: typeof window.MathJax === 'object' && !!window.MathJax.version,
                   mjx_errors: document.querySelectorAll('mjx-merror, [data-mjx-error]').length,
+                  claims: document.querySelectorAll('table.rgsym-claims tbody tr').length,
                   open_code: Array.from(document.querySelectorAll('div.cell_input')).filter(
                       e => !(e.closest('details') && !e.closest('details').open)).length,
                 };""")
@@ -164,6 +187,8 @@ def test_real_browser_renders_figures_and_math_offline(smoke_book, name):
         assert state["loaded"] == state["n_img"] and (state["n_img"] > 0 or not chapter), state
         assert state["raw_math"] == 0 and state["mjx_errors"] == 0, f"MathJax did not typeset every equation: {state}"
         assert state["open_code"] == 0, f"code inputs shown open on the page: {state}"
+        if name == "claims":
+            assert state["claims"] == len(CLAIMS), f"the claims table is missing rows: {state}"
     finally:
         drv.quit()
 

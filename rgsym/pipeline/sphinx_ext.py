@@ -236,6 +236,85 @@ class BenchmarksDirective(SphinxDirective):
         return out
 
 
+def _doc_link(target: str, text: str):
+    from sphinx import addnodes
+
+    ref = addnodes.pending_xref("", refdomain="std", reftype="doc", reftarget=target, refexplicit=True)
+    ref += nodes.inline(text=text)
+    return ref
+
+
+def _claim_rows(directive):
+    from .claims import claim_rows
+
+    _mark_dynamic(directive.env)
+    root = repo_root(directive.env.srcdir)
+    rows = claim_rows(root)
+    for stem in {r["chapter"] for r in rows}:
+        directive.env.note_dependency(str(root / "book" / "notebooks" / f"{stem}.ipynb"))
+    return rows
+
+
+def _chapter_cell(r):
+    p = nodes.paragraph()
+    p += _doc_link(f"/notebooks/{r['chapter']}", r["title"])
+    extra = [r["figure"]] if r["figure"] else []
+    extra.append(f"{r['profile']} profile" if r["profile"] else "not executed")
+    if r["profile"] and not r["current"]:
+        extra.append("STALE: sources changed since it ran")
+    p += nodes.Text(" (" + "; ".join(extra) + ")")
+    return p
+
+
+class ClaimsDirective(SphinxDirective):
+    """``{rgsym-claims}``: one row per claim with its computed verdict, read from the executed notebooks
+    (:func:`rgsym.pipeline.claims.claim_rows`), then each claim's pre-registered test in full."""
+
+    def run(self):
+        rows = _claim_rows(self)
+        out = [_table(["claim", "verdict", "margin", "90 % interval", "each threshold halved and doubled",
+                       "chapter"],
+                      [[f"{r['claim']}: {r['short']}", r["status"], r["margin"], r["interval"] if r["margin"] else "",
+                        r["sensitivity"], _chapter_cell(r)] for r in rows])]
+        out[0]["classes"].append("rgsym-claims")
+        for r in rows:
+            sec = nodes.section(ids=[f"claim-{r['claim'].lower()}"])
+            sec += nodes.title(text=f"{r['claim']}: {r['short']}")
+            sec += nodes.paragraph(text=r["statement"])
+            items = nodes.bullet_list()
+            for head, text in (("Verdict", r["status"]), ("Pre-registered test", r["test"]),
+                               ("Measure", r["measure"]), ("Notes", r["notes"])):
+                if text:
+                    li = nodes.list_item()
+                    para = nodes.paragraph()
+                    para += nodes.strong(text=head + ": ")
+                    para += nodes.Text(text)
+                    li += para
+                    items += li
+            for part, word, margin in r["parts"]:
+                li = nodes.list_item()
+                li += nodes.paragraph(text=f"Part {part}: {word} (margin {margin})")
+                items += li
+            sec += items
+            out.append(sec)
+        return out
+
+
+class FindingsDirective(SphinxDirective):
+    """``{rgsym-findings}``: the closing chapter's list of results, one sentence per claim, built from
+    the same rows as the claims page (:func:`rgsym.pipeline.claims.findings_sentences`)."""
+
+    def run(self):
+        from .claims import findings_sentences
+
+        items = nodes.bullet_list()
+        for s in findings_sentences(_claim_rows(self)):
+            li = nodes.list_item()
+            li += nodes.paragraph(text=s)
+            items += li
+        return [items]
+
+
 def _strict(app, config):
     if config.rgsym_strict:
         app.warningiserror = True
@@ -248,4 +327,6 @@ def setup(app):
     app.connect("doctree-read", _inject)
     app.add_directive("rgsym-provenance", ProvenanceDirective)
     app.add_directive("rgsym-benchmarks", BenchmarksDirective)
+    app.add_directive("rgsym-claims", ClaimsDirective)
+    app.add_directive("rgsym-findings", FindingsDirective)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,185 @@
+"""The claims page and the closing chapter: every verdict read back from the executed notebooks.
+
+Each chapter glues its verdicts as :meth:`rgsym.verdicts.Verdict.record` dictionaries under names
+``verdict_<claim>`` (and ``verdict_<claim>_<part>`` for the parts of one). When the book is built,
+:func:`claim_rows` reads them from ``book/notebooks/*.ipynb`` -- nothing on the claims page is typed --
+and says for each row whether its chapter is current with its sources, which profile made it, and
+where a claim has no pre-registered verdict yet. Rendered by the ``{rgsym-claims}`` and
+``{rgsym-findings}`` directives of :mod:`rgsym.pipeline.sphinx_ext`.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from .hashing import sources_hash
+from .run import META_KEY
+
+RECORD_MIME = "application/papermill.record/text/plain"
+"""The mimetype under which myst-nb's ``glue`` stores a value's ``repr`` in the notebook."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of the paper as the book tests it: ``key`` (``"C1"``), ``short`` (its name in a row),
+    ``statement`` (paraphrased from the abstract), ``chapter`` (the stem of the chapter that tests it),
+    ``record`` (the glue name of its :class:`~rgsym.verdicts.Verdict` record, ``None`` when the chapter
+    has none yet) and ``descriptive`` (``(glue name, label)`` pairs of the chapter's descriptive outcome,
+    shown where no record exists)."""
+
+    key: str
+    short: str
+    statement: str
+    chapter: str
+    record: str | None
+    descriptive: tuple = ()
+
+
+CLAIMS = (
+    Claim("C1-ref", "The measured flow of the exact map is right",
+          "Not a claim of the paper but the reference every learned flow is compared with: the book's "
+          "measured block-map flow reproduces the exact eigenvalues b^(1-n/2). It certifies the tool, "
+          "not C1.",
+          "01_clt_rg", "verdict_C1ref"),
+    Claim("C1", "Networks learn an RG step",
+          "MLPs and GNNs can be trained to perform a real-space RG step, with the CLT block map as the test "
+          "case, while their weight symmetries and activations are varied.",
+          "02_mlps", None, (("c1_frac", "share of trained nonlinear MLPs with G1 below 1e-2"),
+                            ("c1_best", "their best G1"))),
+    Claim("C2", "Constraint and expressivity compete",
+          "Models that are too constrained and models that are too complex both generalise poorly; the best "
+          "lie in between.",
+          "02_mlps", None, (("c2_verdict", "the chapter's comparison"), ("c2_n_hold", "comparisons that hold"),
+                            ("c2_n_tests", "comparisons"))),
+    Claim("C3", "Constrained MLPs fail, analytically",
+          "For certain constrained MLPs the failure follows analytically from the CLT as a cumulant recursion "
+          "propagated through the network.",
+          "03_cumulant_propagation", "verdict_C3"),
+    Claim("MLP-GNN", "MLPs capture the flow better than GNNs",
+          "A hypothesis from a machine digest of the paper, not from its abstract: MLPs reproduce the RG flow "
+          "better than GNNs.",
+          "04_gnns", None, (("digest_verdict", "the chapter's best-against-best comparison, against the digest"),)),
+    Claim("C4", "Cumulant propagation extends to GNNs",
+          "Cumulant propagation carries over from MLPs to GNNs, checked layer by layer, and shows which "
+          "orders each layer creates and removes.",
+          "05_gnn_propagation", "verdict_C4"),
+    Claim("C5", "Symmetry breaks, then is restored",
+          "Learning the RG map proceeds by parameter-symmetry breaking followed by restoration (from the "
+          "paper's summary; weaker than C1-C4).",
+          "06_symmetry_breaking", "verdict_C5"),
+)
+
+
+def parse_record(text: str):
+    """The value of one glued ``repr``: Python literals, with ``nan`` and ``inf`` allowed (a margin can
+    be NaN). Anything else (a call, an attribute) raises ``ValueError``: the page never evaluates code."""
+    tree = ast.parse(text, mode="eval")
+    names = {"nan": math.nan, "inf": math.inf}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id not in names:
+            raise ValueError(f"glued value is not plain data: name {node.id!r}")
+        if isinstance(node, (ast.Call, ast.Attribute, ast.Subscript, ast.Lambda)):
+            raise ValueError(f"glued value is not plain data: {type(node).__name__}")
+    return eval(compile(tree, "<glue>", "eval"), {"__builtins__": {}}, names)  # noqa: S307 -- checked above
+
+
+def glued(nb: dict) -> dict:
+    """``name -> value`` of every glued value of an executed notebook (values that do not parse are
+    skipped: the claims page only reads plain data)."""
+    out = {}
+    for cell in nb.get("cells", []):
+        for o in cell.get("outputs", []) or []:
+            name = o.get("metadata", {}).get("scrapbook", {}).get("name")
+            text = o.get("data", {}).get(RECORD_MIME)
+            if name is None or text is None:
+                continue
+            try:
+                out[name] = parse_record(text if isinstance(text, str) else "".join(text))
+            except (ValueError, SyntaxError):
+                continue
+    return out
+
+
+def _chapter_state(root: Path, stem: str) -> dict:
+    path = root / "book" / "notebooks" / f"{stem}.ipynb"
+    if not path.is_file():
+        return {"executed": False, "glue": {}, "profile": None, "current": False, "title": stem}
+    nb = json.loads(path.read_text())
+    meta = nb.get("metadata", {}).get(META_KEY) or {}
+    src = root / meta.get("source", f"book/{stem}.py")
+    current = bool(meta) and src.is_file() and sources_hash(src, root) == meta.get("sources_hash")
+    title = next((ln.lstrip("# ").strip() for c in nb.get("cells", []) if c.get("cell_type") == "markdown"
+                  for ln in "".join(c.get("source", "")).splitlines() if ln.startswith("# ")), stem)
+    return {"executed": bool(meta), "glue": glued(nb), "profile": meta.get("profile"), "current": current,
+            "title": title, "device": meta.get("device")}
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return "NaN" if math.isnan(v) else f"{v:.3g}"
+    return str(v)
+
+
+def claim_rows(root: Path, claims=CLAIMS) -> list[dict]:
+    """One row per claim: ``claim``, ``short``, ``statement``, ``chapter``, ``title``, ``status``
+    (``"supported"``, ``"not supported"``, ``"no pre-registered verdict"`` or ``"not executed"``),
+    ``test``, ``measure``, ``margin``, ``interval``, ``sensitivity`` (text), ``flips`` (the thresholds
+    whose halving or doubling flips it), ``figure``, ``notes``, ``profile``, ``current`` and ``parts``
+    (``verdict_<claim>_<part>`` records: ``[(part, word, margin)]``)."""
+    root = Path(root)
+    states, rows = {}, []
+    for c in claims:
+        st = states.setdefault(c.chapter, _chapter_state(root, c.chapter))
+        row = {"claim": c.key, "short": c.short, "statement": c.statement, "chapter": c.chapter,
+               "title": st["title"], "profile": st["profile"], "current": st["current"], "parts": [],
+               "test": "", "measure": "", "margin": "", "interval": "", "sensitivity": "", "flips": [],
+               "figure": "", "notes": ""}
+        rec = st["glue"].get(c.record) if c.record else None
+        if not st["executed"]:
+            row["status"] = "not executed"
+        elif isinstance(rec, dict) and "holds" in rec:
+            iv = rec.get("interval")
+            sens = rec.get("sensitivity") or {}
+            row.update(status="supported" if rec["holds"] else "not supported", test=rec.get("test", ""),
+                       measure=rec.get("measure", ""), margin=_fmt(rec.get("margin")),
+                       interval=f"[{_fmt(iv[0])}, {_fmt(iv[1])}]" if iv else "none: " + rec.get("notes", ""),
+                       sensitivity=rec.get("sensitivity_text", ""),
+                       flips=[k for k, v in sens.items() if bool(v) != bool(rec["holds"])],
+                       figure=rec.get("figure", ""), notes=rec.get("notes", ""))
+            prefix = f"{c.record}_"
+            row["parts"] = [(name[len(prefix):], "supported" if r["holds"] else "not supported", _fmt(r.get("margin")))
+                            for name, r in sorted(st["glue"].items())
+                            if name.startswith(prefix) and isinstance(r, dict) and "holds" in r]
+        else:
+            row["status"] = "no pre-registered verdict"
+            desc = [f"{label}: {_fmt(st['glue'][n])}" for n, label in c.descriptive if n in st["glue"]]
+            row["notes"] = ("the chapter's descriptive outcome: " + "; ".join(desc)) if desc else ""
+        rows.append(row)
+    return rows
+
+
+def findings_sentences(rows: list[dict]) -> list[str]:
+    """One sentence per claim for the closing chapter, built from :func:`claim_rows` (never typed)."""
+    out = []
+    for r in rows:
+        where = f"{r['title']} ({r['profile'] or 'no'} profile{'' if r['current'] else ', STALE: sources changed since'})"
+        if r["status"] in ("supported", "not supported"):
+            robust = ("and no halving or doubling of a threshold changes that" if not r["flips"]
+                      else "but the verdict flips with " + ", ".join(r["flips"]))
+            s = (f"{r['claim']} ({r['short']}): {r['status']} by the book's pre-registered test in {where}, "
+                 f"margin {r['margin']}, interval {r['interval']}, {robust}.")
+            if r["parts"]:
+                s += " Parts: " + "; ".join(f"{p} {w} (margin {m})" for p, w, m in r["parts"]) + "."
+        elif r["status"] == "no pre-registered verdict":
+            s = (f"{r['claim']} ({r['short']}): no pre-registered verdict yet in {where}; "
+                 + (r["notes"] + " (a descriptive summary without controls or uncertainty, so not evidence "
+                    "either way)." if r["notes"] else "nothing to report."))
+        else:
+            s = f"{r['claim']} ({r['short']}): its chapter has not been executed."
+        out.append(s)
+    return out
