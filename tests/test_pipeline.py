@@ -191,6 +191,20 @@ def test_execute_reuse_and_rerun_on_change(repo):
     assert "A tiny, reworded chapter" in "".join(nb["cells"][0]["source"])
     assert [c["outputs"] for c in nb["cells"] if c["cell_type"] == "code"] == outputs
     assert not run_chapters(None, {}, book_dir=book, log=logs.append)[0].get("prose")
+    # a caption in a code cell's header is narrative too: refreshed into the notebook without executing
+    cap = CHAPTER.replace("A tiny chapter", "A tiny, reworded chapter").replace(
+        "# %%\nfrom rgsym.config", '# %% mystnb={"figure": {"name": "fig-tiny", "caption": "A caption."}}\nfrom rgsym.config')
+    (book / "99_tiny.py").write_text(cap)
+    s6 = run_chapters(None, {}, book_dir=book, log=logs.append)
+    assert not s6[0]["executed"] and s6[0].get("prose")
+    code = [c for c in json.loads(nb_path.read_text())["cells"] if c["cell_type"] == "code"]
+    fig = [c for c in code if "mystnb" in c["metadata"]]
+    assert len(fig) == 1 and fig[0]["metadata"]["mystnb"]["figure"]["name"] == "fig-tiny"
+    assert fig[0]["outputs"] == outputs[-1]
+    # the same code cut into other cells cannot carry its outputs over: it executes
+    (book / "99_tiny.py").write_text(cap.replace("if b < 2:", "# %%\nif b < 2:"))
+    s7 = run_chapters(None, {}, book_dir=book, log=logs.append)
+    assert s7[0]["executed"] and s7[0]["reason"].startswith("code cells regrouped")
     # a code change makes it stale
     (book / "99_tiny.py").write_text(CHAPTER + "\n# %%\nprint('new cell')\n")
     s5 = run_chapters(None, {}, book_dir=book, log=logs.append)
@@ -386,3 +400,42 @@ def test_banner_flags_code_and_prose_edits_apart():
     assert "rgsym-stale" in code and "Rerun <code>rerun</code>" in code
     prose = banner_html(meta, "a" * 64, "rerun", "q" * 64)
     assert "rgsym-stale" in prose and "Only the narrative" in prose
+
+
+def test_prose_refresh_sees_through_the_pinned_install_cell(tmp_path):
+    """An executed page's install cell names a commit (the launch copy); a prose edit must still refresh
+    the page without executing (it once compared the pinned cell with the source and gave up)."""
+    import jupytext
+    import nbformat
+
+    from rgsym.pipeline.hashing import prose_hash
+    from rgsym.pipeline.run import refresh_prose
+
+    root = copy_repo(tmp_path / "repo")
+    book = root / "book"
+    for p in book.glob("[0-9]*.py"):
+        p.unlink()
+    src = book / "99_tiny.py"
+    install = ('# %%\nimport importlib.util\nRGSYM_SOURCE = "rgsym"\nif importlib.util.find_spec("rgsym") is None:\n'
+               '    print(RGSYM_SOURCE)\n\n')
+    src.write_text(CHAPTER.replace('# %% tags=["parameters"]', install + '# %% tags=["parameters"]'))
+    nb = jupytext.read(src)
+    for c in nb.cells:
+        if c.cell_type == "code":
+            c.outputs = []
+            c.execution_count = None
+    nb.cells[1].source = nb.cells[1].source.replace('RGSYM_SOURCE = "rgsym"', 'RGSYM_SOURCE = "rgsym @ git+https://'
+                                                    'github.com/rgsym/rgsym@' + "a" * 40 + '"')
+    nb.metadata[META_KEY] = {"prose_hash": prose_hash(src), "commit": "a" * 40, "profile": "smoke",
+                             "source": "book/99_tiny.py"}
+    (book / "notebooks").mkdir()
+    path = book / "notebooks" / "99_tiny.ipynb"
+    nbformat.write(nb, str(path))
+    (ch,) = find_chapters(book, ["99"])
+    assert refresh_prose(ch, path) == "current"
+    src.write_text(src.read_text().replace("A tiny chapter", "A tiny, reworded chapter"))
+    (ch,) = find_chapters(book, ["99"])
+    assert refresh_prose(ch, path) == "refreshed"
+    out = nbformat.read(str(path), as_version=4)
+    assert "A tiny, reworded chapter" in out.cells[0].source
+    assert "@" + "a" * 40 in out.cells[1].source or 'RGSYM_SOURCE = "rgsym' in out.cells[1].source

@@ -3,6 +3,7 @@
     python -m rgsym.pipeline run [CHAPTER ...] [-p NAME VALUE ...] [--force] [--out DIR] [--replace]
     python -m rgsym.pipeline status
     python -m rgsym.pipeline params CHAPTER
+    python -m rgsym.pipeline figure CHAPTER NAME [-p NAME VALUE ...] [--out DIR]
 
 CHAPTER is a stem (``01_clt_rg``) or its number (``01``); without one, every chapter runs.
 ``-p`` sets a parameter of the chapters' parameters cell, converted as papermill's ``-p`` converts it;
@@ -43,7 +44,23 @@ def main(argv=None) -> int:
     s.add_argument("--out", type=Path, default=None)
     pp = sub.add_parser("params", help="list a chapter's parameters with defaults, types and valid values")
     pp.add_argument("chapter", help="chapter stem or number")
+    fg = sub.add_parser("figure", help="regenerate one figure: execute its chapter (reusing cached results) "
+                                       "with the parameters of its page and write the figure's PNG")
+    fg.add_argument("chapter", help="chapter stem or number")
+    fg.add_argument("name", help="the figure's label, e.g. fig-c1-laws")
+    fg.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    fg.add_argument("--out", type=Path, default=None, help="folder for the PNG (default runs/figures/)")
     args = ap.parse_args(argv)
+
+    if args.cmd == "figure":
+        from .figures import regenerate
+
+        try:
+            regenerate(args.chapter, args.name, {n: parse_value(v) for n, v in args.parameter}, out=args.out)
+        except (ValueError, ChapterFailed, FileNotFoundError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2 if isinstance(exc, ValueError) else 1
+        return 0
 
     if args.cmd == "params":
         try:

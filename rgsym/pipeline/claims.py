@@ -106,15 +106,17 @@ def glued(nb: dict) -> dict:
 def _chapter_state(root: Path, stem: str) -> dict:
     path = root / "book" / "notebooks" / f"{stem}.ipynb"
     if not path.is_file():
-        return {"executed": False, "glue": {}, "profile": None, "current": False, "title": stem}
+        return {"executed": False, "glue": {}, "profile": None, "current": False, "title": stem, "figures": []}
     nb = json.loads(path.read_text())
     meta = nb.get("metadata", {}).get(META_KEY) or {}
     src = root / meta.get("source", f"book/{stem}.py")
     current = bool(meta) and src.is_file() and sources_hash(src, root) == meta.get("sources_hash")
     title = next((ln.lstrip("# ").strip() for c in nb.get("cells", []) if c.get("cell_type") == "markdown"
                   for ln in "".join(c.get("source", "")).splitlines() if ln.startswith("# ")), stem)
+    from .figures import declared_figures
+
     return {"executed": bool(meta), "glue": glued(nb), "profile": meta.get("profile"), "current": current,
-            "title": title, "device": meta.get("device")}
+            "title": title, "device": meta.get("device"), "figures": [f["name"] for f in declared_figures(nb)]}
 
 
 def _fmt(v) -> str:
@@ -129,7 +131,8 @@ def claim_rows(root: Path, claims=CLAIMS) -> list[dict]:
     """One row per claim: ``claim``, ``short``, ``statement``, ``chapter``, ``title``, ``status``
     (``"supported"``, ``"not supported"``, ``"no pre-registered verdict"`` or ``"not executed"``),
     ``test``, ``measure``, ``margin``, ``interval``, ``sensitivity`` (text), ``flips`` (the thresholds
-    whose halving or doubling flips it), ``figure``, ``notes``, ``profile``, ``current`` and ``parts``
+    whose halving or doubling flips it), ``figure`` (and ``figure_label``: whether it is the label of a
+    figure the chapter declares, so that the page can number it), ``notes``, ``profile``, ``current`` and ``parts``
     (``verdict_<claim>_<part>`` records: ``[(part, word, margin)]``)."""
     root = Path(root)
     states, rows = {}, []
@@ -138,7 +141,7 @@ def claim_rows(root: Path, claims=CLAIMS) -> list[dict]:
         row = {"claim": c.key, "short": c.short, "statement": c.statement, "chapter": c.chapter,
                "title": st["title"], "profile": st["profile"], "current": st["current"], "parts": [],
                "test": "", "measure": "", "margin": "", "interval": "", "sensitivity": "", "flips": [],
-               "figure": "", "notes": ""}
+               "figure": "", "figure_label": False, "notes": ""}
         rec = st["glue"].get(c.record) if c.record else None
         if not st["executed"]:
             row["status"] = "not executed"
@@ -150,7 +153,8 @@ def claim_rows(root: Path, claims=CLAIMS) -> list[dict]:
                        interval=f"[{_fmt(iv[0])}, {_fmt(iv[1])}]" if iv else "none: " + rec.get("notes", ""),
                        sensitivity=rec.get("sensitivity_text", ""),
                        flips=[k for k, v in sens.items() if bool(v) != bool(rec["holds"])],
-                       figure=rec.get("figure", ""), notes=rec.get("notes", ""))
+                       figure=rec.get("figure", ""), notes=rec.get("notes", ""),
+                       figure_label=rec.get("figure", "") in st["figures"])
             prefix = f"{c.record}_"
             row["parts"] = [(name[len(prefix):], "supported" if r["holds"] else "not supported", _fmt(r.get("margin")))
                             for name, r in sorted(st["glue"].items())

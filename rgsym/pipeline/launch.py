@@ -37,6 +37,12 @@ def install_source(root: Path, commit: str) -> str:
     return f"rgsym @ git+{url}@{commit}"
 
 
+def unpinned(text: str) -> str:
+    """A launch copy's install cell as the chapter source writes it (``RGSYM_SOURCE = "rgsym"``), so that
+    the code of an executed notebook can be compared with its source."""
+    return INSTALL_LINE.sub('RGSYM_SOURCE = "rgsym"', text, count=1)
+
+
 def _text(cell) -> str:
     src = cell.get("source", "")
     return "".join(src) if isinstance(src, list) else src

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .chapters import Chapter, find_chapters, repo_root
 from .params import resolve_params
-from .launch import make_launch_copy
+from .launch import make_launch_copy, unpinned
 from .hashing import code_hash_of_script, hashed_files, input_hash, prose_hash, sources_hash
 
 META_KEY = "rgsym"
@@ -251,24 +251,32 @@ def _code(src: str) -> str:
         return src
 
 
+PROSE_METADATA = ("tags", "mystnb")
+"""Code-cell metadata that is narrative (visibility tags, figure captions and labels): refreshed from the
+source without executing."""
+
+
 def refresh_prose(chapter: Chapter, nb_path: Path, meta: dict | None = None) -> bool:
     """Where only the narrative of ``chapter`` changed since ``nb_path`` was executed, rewrite the
-    notebook's markdown (and cell tags) from the source, keeping every code cell's outputs; nothing is
-    executed. Returns False (and writes nothing) when the prose is current or the code cells no
-    longer match one to one (then the chapter must be executed)."""
+    notebook's markdown (and the code cells' :data:`PROSE_METADATA`) from the source, keeping every code
+    cell's outputs; nothing is executed. Returns ``"refreshed"``, ``"current"`` (the prose had not
+    changed; nothing written) or ``"regrouped"`` (the same code, but cut into other cells: the outputs
+    cannot be carried over one to one, so the chapter must be executed; nothing written)."""
     import jupytext
     import nbformat
 
     meta = read_meta(nb_path) if meta is None else meta
     if meta is None or meta.get("prose_hash") == prose_hash(chapter.source):
-        return False
+        return "current"
     old = nbformat.read(str(nb_path), as_version=4)
     new = jupytext.read(chapter.source)
     injected = [c for c in old.cells if "injected-parameters" in c.get("metadata", {}).get("tags", [])]
     old_code = [c for c in old.cells if c.cell_type == "code" and c not in injected]
     new_code = [c for c in new.cells if c.cell_type == "code"]
-    if len(old_code) != len(new_code) or any(_code(a.source) != _code(b.source) for a, b in zip(old_code, new_code)):
-        return False
+    # the launch copy pins the install cell to a commit: compare it as the source writes it
+    if len(old_code) != len(new_code) or any(_code(unpinned(a.source)) != _code(b.source)
+                                             for a, b in zip(old_code, new_code)):
+        return "regrouped"
     cells, it = [], iter(old_code)
     for c in new.cells:
         if c.cell_type != "code":
@@ -276,10 +284,11 @@ def refresh_prose(chapter: Chapter, nb_path: Path, meta: dict | None = None) -> 
             continue
         o = next(it)
         o.source = c.source
-        tags = list(c.get("metadata", {}).get("tags", []))
-        o.metadata = {**{k: v for k, v in o.metadata.items() if k != "tags"}, **({"tags": tags} if tags else {})}
+        # tags and the figure options (mystnb: caption, label) come from the source; the rest is kept
+        fresh = {k: c.get("metadata", {})[k] for k in PROSE_METADATA if k in c.get("metadata", {})}
+        o.metadata = {**{k: v for k, v in o.metadata.items() if k not in PROSE_METADATA}, **fresh}
         cells.append(o)
-        if "parameters" in tags:
+        if "parameters" in fresh.get("tags", []):
             cells += injected
     present(cells)
     make_launch_copy(cells, old.metadata[META_KEY], repo_root(chapter.book_dir))
@@ -293,7 +302,7 @@ def refresh_prose(chapter: Chapter, nb_path: Path, meta: dict | None = None) -> 
     tmp = nb_path.with_name(f".{nb_path.stem}.prose-{os.getpid()}.ipynb")
     nbformat.write(old, str(tmp))
     tmp.replace(nb_path)
-    return True
+    return "refreshed"
 
 
 def protected(meta: dict | None, params: dict) -> bool:
@@ -329,10 +338,13 @@ def run_chapters(select=None, overrides: dict | None = None, *, out_dir=None, fo
     summary = []
     for ch, params, explicit in plans:
         reuse, reason, src_hash, in_hash, meta = decide(ch, params, explicit, out_dir, root, force)
-        if reuse and refresh_prose(ch, ch.notebook_path(out_dir), meta):
+        prose = refresh_prose(ch, ch.notebook_path(out_dir), meta) if reuse else None
+        if prose == "refreshed":
             log(f"[prose]   {ch.stem}: {reason}; narrative refreshed from the source, nothing executed")
             summary.append({"chapter": ch.stem, "executed": False, "reason": reason, "prose": True})
             continue
+        if prose == "regrouped":
+            reuse, reason = False, "code cells regrouped (outputs cannot be carried over)"
         if reuse:
             log(f"[reuse]   {ch.stem}: {reason}")
             summary.append({"chapter": ch.stem, "executed": False, "reason": reason})

@@ -86,7 +86,7 @@ def banner_html(meta: dict, current_hash: str | None, rerun: str | None = None,
             '<p class="admonition-title">Sources changed since this page was executed</p>'
             "<p>Only the narrative of the chapter source changed: the results below are current, but the "
             "text around them is older than the source. <code>python -m rgsym.pipeline run</code> "
-            "refreshes it without executing anything.</p></div>"
+            "brings it up to date (without executing, unless code cells were regrouped).</p></div>"
         )
     cached = ""
     if meta.get("cached_results"):
@@ -125,6 +125,7 @@ def _inject(app, doctree):
     current = sources_hash(src, root) if src.is_file() else "source-missing"
     prose = prose_hash(src) if src.is_file() else None
     raw = nodes.raw("", banner_html(meta, current, rerun_command(meta, root), prose), format="html")
+    _regenerate_boxes(doctree, meta.get("chapter", path.stem))
     section = next(iter(doctree.findall(nodes.section)), None)
     if section is not None and section.children and isinstance(section.children[0], nodes.title):
         section.insert(1, raw)
@@ -189,9 +190,19 @@ class ProvenanceDirective(SphinxDirective):
                         _fmt(r["wall_s"]), r["executed"]] for r in rows])
         figs = []
         for r in rows:
-            for i, label in enumerate(r["figures"], 1):
-                figs.append([r["chapter"], i, label, nodes.literal(text=r["command"])])
-        return [chap, _table(["chapter", "figure", "what it shows", "command that regenerates it"], figs)]
+            for f in r["figures"]:
+                num = nodes.paragraph()
+                num += _numref(f["name"], self.env.docname)
+                figs.append([num, r["chapter"], self._caption(f["caption"]),
+                             nodes.literal(text=figure_command(r["stem"], f["name"]))])
+        return [chap, _table(["figure", "chapter", "caption", "command that regenerates it"], figs)]
+
+    def _caption(self, text: str):
+        from docutils.statemachine import StringList
+
+        box = nodes.container()
+        self.state.nested_parse(StringList(text.splitlines() or [""], source="caption"), self.content_offset, box)
+        return box
 
 
 class BenchmarksDirective(SphinxDirective):
@@ -236,6 +247,32 @@ class BenchmarksDirective(SphinxDirective):
         return out
 
 
+def figure_command(stem: str, name: str) -> str:
+    """The one command that regenerates figure ``name`` of chapter ``stem``."""
+    return f"python -m rgsym.pipeline figure {stem} {name}"
+
+
+def _numref(label: str, refdoc: str):
+    from sphinx import addnodes
+
+    ref = addnodes.pending_xref("", refdoc=refdoc, refdomain="std", reftype="numref", reftarget=label,
+                                refexplicit=False, refwarn=True)
+    ref += nodes.inline(text=label, classes=["xref", "std", "std-numref"])
+    return ref
+
+
+def _regenerate_boxes(doctree, stem: str) -> None:
+    """After every labelled figure of a chapter page, a collapsed box with the command that regenerates it."""
+    for fig in list(doctree.findall(nodes.figure)):
+        name = next((n for n in fig["names"] if n.startswith("fig-")), None)
+        if name is None:
+            continue
+        box = nodes.admonition(classes=["dropdown", "rgsym-regenerate"])
+        box += nodes.title(text="Regenerate this figure")
+        box += nodes.literal_block(text=figure_command(stem, name), language="bash")
+        fig.parent.insert(fig.parent.index(fig) + 1, box)
+
+
 def _doc_link(target: str, text: str):
     from sphinx import addnodes
 
@@ -255,14 +292,19 @@ def _claim_rows(directive):
     return rows
 
 
-def _chapter_cell(r):
+def _chapter_cell(r, docname: str):
     p = nodes.paragraph()
     p += _doc_link(f"/notebooks/{r['chapter']}", r["title"])
-    extra = [r["figure"]] if r["figure"] else []
-    extra.append(f"{r['profile']} profile" if r["profile"] else "not executed")
+    p += nodes.Text(" (")
+    if r.get("figure_label"):
+        p += _numref(r["figure"], docname)
+        p += nodes.Text("; ")
+    elif r["figure"]:
+        p += nodes.Text(r["figure"] + "; ")
+    extra = [f"{r['profile']} profile" if r["profile"] else "not executed"]
     if r["profile"] and not r["current"]:
         extra.append("STALE: sources changed since it ran")
-    p += nodes.Text(" (" + "; ".join(extra) + ")")
+    p += nodes.Text("; ".join(extra) + ")")
     return p
 
 
@@ -275,7 +317,7 @@ class ClaimsDirective(SphinxDirective):
         out = [_table(["claim", "verdict", "margin", "90 % interval", "each threshold halved and doubled",
                        "chapter"],
                       [[f"{r['claim']}: {r['short']}", r["status"], r["margin"], r["interval"] if r["margin"] else "",
-                        r["sensitivity"], _chapter_cell(r)] for r in rows])]
+                        r["sensitivity"], _chapter_cell(r, self.env.docname)] for r in rows])]
         out[0]["classes"].append("rgsym-claims")
         for r in rows:
             sec = nodes.section(ids=[f"claim-{r['claim'].lower()}"])

@@ -12,20 +12,14 @@ from .params import rerun_command
 from .run import META_KEY
 
 
-def _figures(nb: dict) -> list[str]:
-    """One caption-ish line per figure: the figure's suptitle/title if the cell set a glue or a
-    comment, else the cell's first comment line."""
-    out = []
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") != "code":
-            continue
-        n = sum("image/png" in o.get("data", {}) for o in cell.get("outputs", []))
-        if not n:
-            continue
-        src = "".join(cell.get("source", "")).splitlines()
-        label = next((ln.lstrip("# ").strip() for ln in src if ln.startswith("#") and ln.lstrip("# ").strip()), "")
-        out += [label or "figure"] * n
-    return out
+def _figures(nb: dict) -> list[dict]:
+    """The figures the notebook declares (:func:`rgsym.pipeline.figures.declared_figures`), each with its
+    caption's glue roles replaced by the glued values (so it reads the same in the appendix)."""
+    from .claims import glued
+    from .figures import declared_figures, substitute_glue
+
+    values = glued(nb)
+    return [{"name": f["name"], "caption": substitute_glue(f["caption"], values)} for f in declared_figures(nb)]
 
 
 def provenance_rows(root: Path) -> list[dict]:
@@ -48,6 +42,7 @@ def provenance_rows(root: Path) -> list[dict]:
             "wall_s": meta.get("wall_time_s"),
             "executed": meta.get("executed_at"),
             "command": rerun_command(meta, root),
+            "stem": path.stem,
             "figures": _figures(nb),
         })
     return rows
