@@ -11,7 +11,7 @@
 # ---
 
 # %% [markdown]
-# # 1. The central limit theorem as a real-space RG map
+# # The central limit theorem as a real-space RG map
 #
 # Ashworth, Caso and Liò {cite:p}`ashworth2025symmetry` need a renormalisation-group transformation that is
 # exact, cheap to sample and fully understood, so that a neural network trained to imitate it can be
@@ -94,7 +94,7 @@ print(f"following {len(cfg.laws)} base laws: {', '.join(cfg.laws)}")
 #
 # $$
 # s'_j \;=\; b^{-1/2} \sum_{i \in \text{block } j} s_i , \qquad j = 1,\dots,N/b .
-# $$
+# $$ (eq-c1-block)
 #
 # The factor $b^{-1/2}$ is the field rescaling that keeps the variance fixed. The blocks do not
 # overlap, so the $s'_j$ are again independent and identically distributed: the step maps one law to
@@ -116,15 +116,20 @@ print(f"following {len(cfg.laws)} base laws: {', '.join(cfg.laws)}")
 #
 # $$
 # K'(t) \;=\; \log \mathbb E\, e^{t\, b^{-1/2}\sum_{i=1}^b s_i} \;=\; b\, K\!\left(t/\sqrt b\right).
-# $$
+# $$ (eq-c1-cgf)
 #
 # Comparing the coefficients of $t^n$ on both sides gives the whole RG transformation in cumulant
 # space: it is **diagonal**, every cumulant is multiplied by its own number,
 #
 # $$
-# \kappa_n' \;=\; b^{\,1-n/2}\,\kappa_n ,\qquad
-# \kappa_n(l) \;=\; b^{\,l(1-n/2)}\,\kappa_n(0) .
+# \kappa_n' \;=\; b^{\,1-n/2}\,\kappa_n ,
+# $$ (eq-c1-eigen)
+#
+# and, after $l$ steps,
+#
 # $$
+# \kappa_n(l) \;=\; b^{\,l(1-n/2)}\,\kappa_n(0) .
+# $$ (eq-c1-flow)
 #
 # sympy carries out the expansion below: it builds $b\,K(t/\sqrt b)$ from a CGF truncated at order 6,
 # reads off $n!$ times each coefficient, and separately derives $\lambda_n=\kappa_n'/\kappa_n$ for an
@@ -171,12 +176,22 @@ print("symbolic cumulant map and eigenvalues checked for n = 1 ..", order)
 #
 # The same step acts on densities as $T[f](x) = \sqrt b\, f^{*b}(\sqrt b\, x)$, where $f^{*b}$ is the
 # $b$-fold convolution. In Fourier space convolution becomes a product,
-# $\hat f'(k)=\hat f(k/\sqrt b)^b$, and the Gaussian $\hat\phi(k)=e^{-k^2/2}$ is a fixed point:
+#
+# $$
+# \hat f'(k)=\hat f(k/\sqrt b)^b ,
+# $$ (eq-c1-fourier)
+#
+# and the Gaussian $\hat\phi(k)=e^{-k^2/2}$ is a fixed point:
 # $\big(e^{-k^2/2b}\big)^b = e^{-k^2/2}$. Linearising around it, perturb
 # $\hat f = \hat\phi\,\big(1+\varepsilon\,(ik)^n\big)$, which in real space adds $(-1)^n\varepsilon\,\phi^{(n)}$,
 # the $n$-th derivative of the Gaussian (a Hermite function, $\phi^{(n)} \propto He_n\,\phi$). To first
-# order in $\varepsilon$ the map returns $\hat\phi\,(1+\varepsilon\, b\,(ik/\sqrt b)^n)$: the Hermite
-# functions are the eigenfunctions of the linearised RG and their eigenvalues are the same
+# order in $\varepsilon$ the map returns
+#
+# $$
+# \hat\phi\,\big(1+\varepsilon\, b\,(ik/\sqrt b)^n\big) = \hat\phi\,\big(1+ b^{1-n/2}\,\varepsilon\,(ik)^n\big) :
+# $$ (eq-c1-hermite)
+#
+# the Hermite functions are the eigenfunctions of the linearised RG and their eigenvalues are the same
 # $b^{1-n/2}$. The cumulant picture and the density picture are one picture in two bases: a small
 # $\kappa_n$ perturbs the Gaussian along $\phi^{(n)}$ (the Edgeworth expansion).
 
@@ -212,7 +227,7 @@ display(Math(r"\log T[e^{-c k^\alpha}] - \log e^{-c k^\alpha} = "
 #
 # Claim C1 of the paper is about networks learning the RG map; Chapter 2 tests it. This chapter's own
 # verdict is on the *reference* the networks are judged against (claim `C1ref`): **the measured
-# block-map flow reproduces the exact eigenvalues $b^{1-n/2}$ (eq. 1.4) within the bootstrap
+# block-map flow reproduces the exact eigenvalues $b^{1-n/2}$ of {eq}`eq-c1-flow` within the bootstrap
 # uncertainty.** The test, fixed before the numbers below:
 #
 # - per base law and order $n=3,\dots,6$ with $\kappa_n\ne0$, fit $y_n$ in $|k_n(l)|\propto b^{l y_n}$
@@ -239,14 +254,14 @@ display(Math(r"\log T[e^{-c k^\alpha}] - \log e^{-c k^\alpha} = "
 # $\kappa_4>0$), the **centred exponential** (skewed, every cumulant $\kappa_n=(n-1)!$ for $n\ge2$) and a
 # **bimodal** mixture of two Gaussians at $\pm\mu$ with $\mu=${glue:text}`bimodal_mu` (two peaks).
 # All are standardised to mean 0 and variance 1 and have exact cumulants in closed form
-# (`rgsym.clt.laws`). Figure 1 draws the law of the block variable after $l=0,\dots,L$ steps.
+# (`rgsym.clt.laws`). {numref}`fig-c1-laws` draws the law of the block variable after $l=0,\dots,L$ steps.
 # Discrete laws (the summed Rademacher spins) are drawn as their atoms: a stem at every support
 # point, of height its probability divided by the lattice spacing (so that the stems approach the
 # Gaussian density, where a histogram would alias); at $l=0$ the two atoms $\pm1$ are labelled with
 # their measured probabilities.
 
-# %%
-# Figure 1: histograms (continuous laws) or atoms (discrete laws) of the pooled block variables of
+# %% mystnb={"figure": {"name": "fig-c1-laws", "caption": "The law of the block variable after $l = 0, \\dots, L$ steps of the block map ($b$ = {glue:text}`b`, $L$ = {glue:text}`L`), one panel per base law: histograms of the pooled block variables of one seed ({glue:text}`n_samples` lattices of {glue:text}`N` sites) for continuous laws, atoms (probability over lattice spacing) for discrete ones; colour is the step, the dashed line the Gaussian fixed point. No error bands: one seed."}}
+# fig-c1-laws: histograms (continuous laws) or atoms (discrete laws) of the pooled block variables of
 # every step, one seed; the dashed line is the Gaussian fixed point.
 results = ch1.measure_flows(cfg, seed=seed, device=S.device)
 
@@ -277,7 +292,7 @@ for ax, law in zip(axes[0], cfg.laws):
 axes[0, 0].set_ylabel("density (atoms: probability / spacing)")
 axes[0, 0].legend(loc="upper left")
 fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=viridis), ax=axes[0].tolist(), label="RG step $l$", pad=0.01)
-fig.suptitle("Figure 1. The law of the block variable flows to the Gaussian")
+fig.suptitle("The law of the block variable flows to the Gaussian")
 finish(fig, cfg.stamp() + f", seed={seed}")
 
 # %% [markdown]
@@ -293,14 +308,14 @@ finish(fig, cfg.stamp() + f", seed={seed}")
 # unbiased k-statistics (`rgsym.clt.kstat`, derived combinatorially for every order up to
 # {glue:text}`kmax`)
 # and their standard errors (the exact finite-sample variance of $k_n$, a polynomial in the central
-# moments up to order $2n$, evaluated at the sample moments). Figure 2 shows $|\kappa_n(l)|$ on a
+# moments up to order $2n$, evaluated at the sample moments). {numref}`fig-c1-flow` shows $|\kappa_n(l)|$ on a
 # log scale against the exact lines $b^{\,l(1-n/2)}|\kappa_n(0)|$; a straight line of slope
 # $(1-n/2)\log b$ is the eigenvalue. Laws whose $\kappa_n$ vanishes identically (the odd cumulants of
 # the four symmetric laws) are left out of the panels and checked separately below. Hollow markers
 # are estimates within two standard errors of zero.
 
-# %%
-# Figure 2: |k_n(l)| with one standard error of each step (eq. K7), one seed; dashed: eq. 1.4.
+# %% mystnb={"figure": {"name": "fig-c1-flow", "caption": "The cumulant flow $|\\kappa_n(l)|$, $n = 3, \\dots, 6$, against the step $l$, one seed: k-statistics with one standard error (the exact finite-sample variance at the sample moments; hollow markers are within two standard errors of zero), and the exact lines $b^{\\,l(1-n/2)}|\\kappa_n(0)|$ of {eq}`eq-c1-flow` (dashed). Laws whose $\\kappa_n$ vanishes identically are left out. The C1 reference verdict is read off these fits."}}
+# fig-c1-flow: |k_n(l)| with one standard error of each step (eq. K7), one seed; dashed: eq. 1.4.
 def plot_flow(ax, res, n, law, x=None, marker="o"):
     """|k_n| with error bars against step (or against x), and the exact line."""
     j = res.column(n)
@@ -331,7 +346,7 @@ for ax, n in zip(axes.flat, (3, 4, 5, 6)):
         ax.text(0.5, 0.5, rf"$\kappa_{n}=0$ for every law of this run", transform=ax.transAxes, ha="center")
 for ax in axes[1]:
     ax.set_xlabel("RG step $l$")
-fig.suptitle(f"Figure 2. Cumulant flow under the block map (b = {cfg.b}): estimates with one standard error")
+fig.suptitle(f"Cumulant flow under the block map (b = {cfg.b}): estimates with one standard error")
 finish(fig, cfg.stamp() + f", seed={seed}")
 
 # %%
@@ -353,7 +368,7 @@ for n in ch1.FIT_ORDERS:
     glue(f"y{n}_exact", float(cf.exponent(n)))
 fit = ch1.fit_check(fits)
 zero = ch1.zero_cumulant_check(ch1.zero_cumulant_z(results))
-v1 = ch1.reference_verdict(results, control, figure="Figure 2", fits=fits, control_fits=control_fits)
+v1 = ch1.reference_verdict(results, control, figure="fig-c1-flow", fits=fits, control_fits=control_fits)
 ratio = (fits.y_se_boot / fits.y_se).to_numpy()
 glue("se_ratio_min", float(np.nanmin(ratio)) if len(fits) else float("nan"))
 glue("se_ratio_max", float(np.nanmax(ratio)) if len(fits) else float("nan"))
@@ -413,11 +428,11 @@ print(f"{fit['n_fits']} exponent fits; {zero['count']} estimates of vanishing cu
 # ## Skewness and kurtosis
 #
 # The standardised shape parameters make the two slowest directions visible on a linear scale.
-# Figure 3 shows the sample skewness $k_3/k_2^{3/2}$ and excess kurtosis $k_4/k_2^2$ (errors by the
+# {numref}`fig-c1-shape` shows the sample skewness $k_3/k_2^{3/2}$ and excess kurtosis $k_4/k_2^2$ (errors by the
 # delta method) with the predictions $\gamma_1 b^{-l/2}$ and $\gamma_2 b^{-l}$.
 
-# %%
-# Figure 3: skewness and excess kurtosis with delta-method errors, one seed; dashed: the predictions.
+# %% mystnb={"figure": {"name": "fig-c1-shape", "caption": "Skewness $k_3/k_2^{3/2}$ and excess kurtosis $k_4/k_2^2$ of the block variable against the step, one seed, with delta-method error bars, and the predictions $\\gamma_1 b^{-l/2}$ and $\\gamma_2 b^{-l}$ (dashed)."}}
+# fig-c1-shape: skewness and excess kurtosis with delta-method errors, one seed; dashed: the predictions.
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
 for law in cfg.laws:
     res, col = results[law], LAW_COLOURS[law]
@@ -435,7 +450,7 @@ for ax in axes:
 axes[0].set_ylabel(r"$\gamma_1$")
 axes[1].set_ylabel(r"$\gamma_2$")
 axes[1].legend(loc="upper right")
-fig.suptitle(f"Figure 3. Shape parameters flow to their Gaussian values (b = {cfg.b})")
+fig.suptitle(f"Shape parameters flow to their Gaussian values (b = {cfg.b})")
 finish(fig, cfg.stamp() + f", seed={seed}")
 
 shapes = ch1.one_step_shapes(results, cfg.laws, cfg.b)
@@ -454,15 +469,15 @@ print(f"one step: skewness and excess kurtosis of {shapes['kurt_law']} measured"
 #
 # ## Other block sizes
 #
-# Nothing above depends on the block size. Figure 4 repeats the measurement of $\kappa_4$ for $b=2,3,4$, each
+# Nothing above depends on the block size. {numref}`fig-c1-blocksize` repeats the measurement of $\kappa_4$ for $b=2,3,4$, each
 # on the lattice $b^L$ closest in size to this run's and with the same number of spins. Larger blocks
 # take larger steps: $\lambda_4=b^{-1}$ is $1/2$, $1/3$ and $1/4$. The last panel plots all of them
 # against the number of original spins in a block, $b^l$: since $\kappa_n(l) = (b^l)^{1-n/2}\kappa_n$
 # depends on $b$ and $l$ only through the block size, the flows for different $b$ collapse onto one
 # line per law.
 
-# %%
-# Figure 4: |k_4(l)| with one (naive) standard error for b = 2, 3, 4, one seed; dashed: eq. 1.4.
+# %% mystnb={"figure": {"name": "fig-c1-blocksize", "caption": "The fourth cumulant $|\\kappa_4(l)|$ for block sizes $b = 2, 3, 4$ (one panel each; one seed, one naive standard error), each on the lattice $b^L$ closest in size to this run's, and in the last panel against the block size $b^l$, where the flows collapse onto one line per law $(b^l)^{-1}\\kappa_4$ (dashed)."}}
+# fig-c1-blocksize: |k_4(l)| with one (naive) standard error for b = 2, 3, 4, one seed; dashed: eq. 1.4.
 block_sizes = ch1.BLOCK_SIZES
 # measure_flow is cached: the b of this run comes back without new work (the others skip the histograms)
 by_b = {bb: ch1.measure_flows(cfg.with_block_size(bb), seed=seed, device=S.device, histograms=bb == cfg.b)
@@ -490,9 +505,10 @@ axes[3].set_xscale("log"); axes[3].set_yscale("log")
 axes[3].set_ylim(min(a.get_ylim()[0] for a in axes[:3]), max(a.get_ylim()[1] for a in axes[:3]))
 axes[3].set_xlabel("block size $b^l$ (original spins per block)")
 axes[3].set_title("all $b$ against block size (o: 2, s: 3, ^: 4)")
-fig.suptitle(r"Figure 4. The fourth cumulant for $b = 2, 3, 4$ and the collapse onto $(b^l)^{-1}\kappa_4$")
+fig.suptitle(r"The fourth cumulant for $b = 2, 3, 4$ and the collapse onto $(b^l)^{-1}\kappa_4$")
 finish(fig, f"b=2,3,4 at N close to {cfg.lattice_size}, {cfg.n_spins} spins per law, profile={profile}, seed={seed}")
 
+# %%
 lam4 = ch1.block_size_eigenvalues(by_b, 4)
 for bb, (lam, lam_se, lam_se_boot) in lam4.items():
     glue(f"lam4_b{bb}", lam); glue(f"lam4_b{bb}_se", lam_se); glue(f"lam4_b{bb}_se_boot", lam_se_boot)

@@ -11,7 +11,7 @@
 # ---
 
 # %% [markdown]
-# # 2. MLPs learning the RG step: symmetry against expressivity
+# # MLPs learning the RG step: symmetry against expressivity
 #
 # Chapter 1 fixed the target: the block map $T_b(s)_j = b^{-1/2}\sum_{i\in j} s_i$, an exact
 # real-space RG step whose only fixed point with unit variance is the Gaussian. Here small
@@ -180,11 +180,11 @@ stamp_grid = (f"b={b}, L={L}, {len(spec.seeds)} seeds, {spec.train.steps} steps,
 #
 # ## Generalisation over symmetry and activation
 #
-# Each cell is the median over seeds and sizes; the number under it is the spread over seeds and
+# Each cell of {numref}`fig-c2-heatmap` is the median over seeds and sizes; the number under it is the spread over seeds and
 # sizes, half the interquartile range in decades ($\pm$ in $\log_{10}$). The size dependence is
-# the subject of the next figure.
+# the subject of {numref}`fig-c2-complexity`.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-c2-heatmap", "caption": "Median out-of-distribution error G2 (top row) and successive-RG error G3 after $L$ = {glue:text}`L` steps (bottom row) for every symmetry (rows of a panel) and activation (columns), one column of panels per training law; each cell pools the {glue:text}`n_seeds` seeds and the {glue:text}`n_sizes` sizes of its configuration, with the {glue:text}`n_diverged` diverged networks of the grid left out. The upper number in a cell is that median, the lower one half the interquartile range of the pool in decades; there are no other error bars. The colour is $\\log_{10}$ of the median on a fixed scale from $-12$ to $1$, so every median below $10^{-12}$ gets the same colour."}}
 def heat(ax, measure, task):
     st = ch2.cell_stats(res, measure, by=("task", "symmetry", "activation"))
     st = st[st.task == task]
@@ -218,12 +218,12 @@ finish(fig, stamp_grid)
 # %% [markdown]
 # ## Generalisation against the number of free parameters
 #
-# Symmetry and size both set how many free parameters a network has, so one axis holds both: each
-# line is one symmetry through its {glue:text}`n_sizes` sizes, each point the median over seeds and the nonlinear
+# Symmetry and size both set how many free parameters a network has, so one axis holds both: in
+# {numref}`fig-c2-complexity` each line is one symmetry through its {glue:text}`n_sizes` sizes, each point the median over seeds and the nonlinear
 # activations (the identity network is exact everywhere and says nothing about the trade-off), with
 # the interquartile range as error bars. The star marks each symmetry's best size.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-c2-complexity", "caption": "Median G2 (top) and G3 (bottom) against the number of free parameters, one column per training law and one line per symmetry through its {glue:text}`n_sizes` sizes ({glue:text}`sizes_text`, depth x width); each point pools the {glue:text}`n_seeds` seeds and the nonlinear activations (the identity networks are left out), with the {glue:text}`n_diverged` diverged networks of the grid excluded. Error bars run from the lower to the upper quartile of that pool (seeds and activations together); the star marks each symmetry's size with the lowest median. Both axes are logarithmic."}}
 acts_nl = ch2.nonlinear(spec)
 sym_colours = dict(zip(spec.symmetries, plt.cm.tab10.colors))
 npar = res.members.groupby(["symmetry", "size"])["n_params"].first()
@@ -252,12 +252,12 @@ finish(fig, stamp_grid + f"; sizes {', '.join(f'{d}x{w}' for d, w in spec.sizes)
 #
 # A learned step that is slightly wrong may still flow to the Gaussian fixed point, or may drift away
 # from it. For the representative activation (here {glue:text}`rep_act`), the middle size and every
-# symmetry, the left panels show the per-sample error of the learned flow after $l$ steps and the
+# symmetry, the left panels of {numref}`fig-c2-flow` show the per-sample error of the learned flow after $l$ steps and the
 # right panels how far its fourth cumulant is from the exact flow's on the same lattices
 # ($|k_4^{\rm learned} - k_4^{\rm exact}|$); lines are medians over seeds, bands the interquartile
 # range.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-c2-flow", "caption": "The learned flow against the exact one for the {glue:text}`rep_act` networks of the middle size (of {glue:text}`sizes_text`), every symmetry (colour), one row per training law: the per-sample relative error after $l$ steps (left) and $|k_4 - k_4^{\\rm exact}|$, the fourth k-statistic of the learned flow minus that of the exact flow on the same lattices of $N$ = {glue:text}`N` sites (right), for $l$ from 1 to {glue:text}`L`. Lines are medians over the {glue:text}`n_seeds` seeds, bands their interquartile range; diverged networks are left out (their number is stamped under the figure)."}}
 mid = spec.sizes[len(spec.sizes) // 2]
 mid_label = f"{mid[0]}x{mid[1]}"
 glue("rep_act", rep_activation)
@@ -290,13 +290,13 @@ finish(fig, stamp_grid.split(";")[0] + f"; {rep_activation} {mid_label}; diverge
 # ## The learned function, best and worst
 #
 # Along the sum direction $s = t\,(1,\dots,1)/\sqrt b$ the exact map is $T_b(s) = t$; across it,
-# along $s = t\,(1,-1,0,\dots)/\sqrt2$, it is zero. The figure draws both slices for the nonlinear
+# along $s = t\,(1,-1,0,\dots)/\sqrt2$, it is zero. {numref}`fig-c2-slices` draws both slices for the nonlinear
 # network with the lowest and the highest G2 of each task. The grey band is the range of $t$ a
 # training block of the uniform law can reach along the sum direction ($|t| \le \sqrt{3b}$).
 # A `perm-in` network sees only the block sum, so its slice across the sum direction is flat by
 # construction.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-c2-slices", "caption": "The learned map $f(s)$ along the sum direction, $s = t\\,(1,\\dots,1)/\\sqrt b$ (left, exact $T_b = t$), and across it, $s = t\\,(1,-1,0,\\dots)/\\sqrt2$ (right, exact 0), for $-8 \\le t \\le 8$: for each training law (colour) the one nonlinear network with the lowest G2 (solid) and the one with the highest (dashed) among those that did not diverge, named with their G2 in the legend; thick grey: the exact map. Single networks, no bands; the grey region $|t| \\le \\sqrt{3b}$ is the reach of a uniform training block along the sum direction (shaded in both panels). The vertical axes are cut at $\\pm 10$ (left) and $\\pm 4$ (right): curves that leave them are not drawn beyond, and curves that follow the exact map are hidden under its grey line."}}
 picks = ch2.best_and_worst(summary, spec, "G2")
 t = torch.linspace(-8, 8, 321, dtype=torch.float64)
 slices = [function_slices(res.model([p[2]]).double(), t) for p in picks]  # sizes may differ: one at a time

@@ -11,7 +11,7 @@
 # ---
 
 # %% [markdown]
-# # 4. Graph neural networks on the lattice graph
+# # Graph neural networks on the lattice graph
 #
 # Besides multilayer perceptrons, Ashworth, Caso and Liò {cite:p}`ashworth2025symmetry` train graph neural
 # networks (GNNs) on the same real-space RG step. A GNN is the natural architecture for a lattice:
@@ -83,7 +83,8 @@ _ = glue("ctx_blocks", main_spec.context_blocks)
 #
 # The lattice of $N$ sites is cut into blocks of $b$ consecutive sites. Every site is a node; site $i$
 # belongs to block $J(i)$ at position $p(i)$ inside it. We build two edge sets (module
-# `rgsym.nets.graphs`, with `torch_geometric.data.Data` graphs):
+# `rgsym.nets.graphs`, with `torch_geometric.data.Data` graphs), drawn for a ring of eight sites in
+# {numref}`fig-c4g-graphs`:
 #
 # * **block**: every ordered pair of distinct sites of the same block (a clique per block). Blocks
 #   do not talk to each other, exactly like the exact map, which acts on each block alone.
@@ -96,7 +97,7 @@ _ = glue("ctx_blocks", main_spec.context_blocks)
 # block onto one coarse node. The coarse nodes form the lattice of the next level, with the same
 # edge rules, and the learned step is iterated on it for measure G3.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-c4g-graphs", "caption": "The two edge sets of the lattice graph on a ring of 8 sites in blocks of $b = 2$ (dotted circles, labelled by the block index $J$): **block** (left: a clique per block, the blocks disconnected) and **block+nn** (right: plus the nearest-neighbour bonds across block borders, periodic). Each arrow is one directed edge, i.e. one message, coloured by its edge type, which the broken-weight GNNs give a weight of its own (solid: intra-block $0\\to1$ and $1\\to0$; dashed: cross-block rightwards and leftwards); dark and light nodes are the block positions $p = 0$ and $p = 1$. A drawing of the graphs that `rgsym.nets.graphs.lattice_graph` builds, at this fixed size: no data, no training."}}
 fig, axes = plt.subplots(1, 2, figsize=(9, 4.2))
 type_colours = ["#1f77b4", "#17becf", "#d62728", "#ff9896", "#2ca02c", "#98df8a", "#9467bd", "#c5b0d5"]
 for ax, edges in zip(axes, graphs.EDGE_VARIANTS):
@@ -225,13 +226,13 @@ _ = glue("constraints_ok", verdict(constraints_ok, "hold", "do NOT hold"))
 #
 # ## G1-G3 side by side
 #
-# The figure shows, for every variant of both families, the median over seeds and the two training
+# {numref}`fig-c4g-measures` shows, for every variant of both families, the median over seeds and the two training
 # laws of the in-distribution error G1, the out-of-distribution error G2 (unseen laws and rescaled
 # inputs) and the successive-RG error G3 after {glue:text}`L` learned steps. The MLP variants are
 # Chapter 2's weight symmetries; only the activations and sizes that the GNN grid shares with them
 # are drawn.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-c4g-measures", "caption": "The median relative mean squared errors G1 (in distribution, top row), G2 (unseen laws and rescaled inputs, middle) and G3 (after $L$ = {glue:text}`L` learned steps, bottom) of every weight-symmetry variant on the x axis (MLPs left of the vertical line, GNNs with their edge set right of it), one column per network size (depth × width) and one colour per activation, the activations offset sideways. Each marker is the median over one family's seeds and the two training laws (Gaussian and uniform): the seed counts of both families are in the stamp (the MLPs are Chapter 2's networks at Chapter 2's seeds). There are no error bars; diverged networks count as infinite, and medians above $10^3$ are drawn at $10^3$. Both families trained for {glue:text}`steps` Adam steps on {glue:text}`batch` blocks per step from a fixed set of {glue:text}`n_train` blocks, $b$ = {glue:text}`b`."}}
 acts = list(main_spec.activations)
 sizes = [f"{d}x{w}" for d, w in main_spec.sizes]
 both = pd.concat([mlp[mlp.activation.isin(acts) & mlp["size"].isin(sizes)], gmain], ignore_index=True)
@@ -258,7 +259,8 @@ for r, meas in enumerate(measures):
         ax.set_xticklabels(variants, rotation=70, fontsize=7)
 fig.legend(loc="lower center", ncol=len(acts), title="activation", fontsize=8, bbox_to_anchor=(0.5, 0.03))
 fig.suptitle("Generalisation of MLPs and GNNs trained on the same tasks with the same budget")
-finish(fig, stamp_train + f", seeds={len(main_spec.seeds)}, tasks={'/'.join(main_spec.tasks)}", bottom=0.09)
+finish(fig, stamp_train + f", GNN seeds={len(main_spec.seeds)}, MLP seeds={len(mlp_spec.seeds)} (Chapter 2), "
+       f"tasks={'/'.join(main_spec.tasks)}; medians above 1e3 (and diverged) drawn at 1e3", bottom=0.09)
 
 # %%
 glue("tie_pct", float((10 ** ch4.TIE - 1) * 100)); glue("tie_floor", ch4.FLOOR)
@@ -292,12 +294,12 @@ display(comp["G3"].style.format({"mlp_value": "{:.2e}", "gnn_value": "{:.2e}", "
 # %% [markdown]
 # ## The learned flows
 #
-# G3 summarises a whole flow in one number. Below, for the wide networks trained on the Gaussian law,
+# G3 summarises a whole flow in one number. In {numref}`fig-c4g-flows`, for the wide networks trained on the Gaussian law,
 # the best MLP and the best GNN of each activation are followed level by level: the relative error of
 # the coarse spins against the exact flow, and the error of the excess kurtosis $\kappa_4$ against the
 # exact flow on the same samples (which removes the sampling noise of the initial lattices).
 
-# %%
+# %% mystnb={"figure": {"name": "fig-c4g-flows", "caption": "The learned flows level by level, $l = 1, \\dots, L$ ($L$ = {glue:text}`L`), on Gaussian lattices of $b^L$ sites: left the relative mean squared error of the coarse spins against the exact flow, right the absolute difference between the fourth k-statistic $k_4$ of the learned flow and that of the exact flow on the same lattices. Per activation (colour), the best MLP variant (dashed) and the best GNN variant (solid) of the largest size of the main grid, trained on the Gaussian law, are drawn, the best being the lowest median G3 among the non-diverged networks (named in the legend). Each point is the median over that variant's seeds; there are no error bars. Values below $10^{-12}$ (rounding level) are drawn at $10^{-12}$, where exact flows lie on top of one another."}}
 def per_level(res, member_ids, prefix):
     t = res.table
     t = t[t.member_id.isin(member_ids) & t.measure.str.startswith(prefix)]
@@ -338,9 +340,10 @@ _ = glue("cap_span", ch4.capacity_span(gcap))
 # The capacity axis trains tanh GNNs on the block+nn graph, with shared and with broken weights, from
 # size {glue:text}`cap_first` to {glue:text}`cap_last` (depth x width), on the Gaussian task; the
 # free-parameter count grows by a factor of at least {glue:text}`cap_span:.0f` along it for either weight
-# scheme. If symmetry and expressivity compete, the lowest error should sit in between, not at an end.
+# scheme. {numref}`fig-c4g-capacity` plots the errors against that count. If symmetry and expressivity
+# compete, the lowest error should sit in between, not at an end.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-c4g-capacity", "caption": "The capacity axis of the GNN family: median G1, G2 and G3 (panels) of tanh GNNs on the block+nn graph against their number of free parameters (log–log), one line for shared and one for broken weights, at the sizes {glue:text}`cap_first` to {glue:text}`cap_last` (depth × width, written next to each point), trained on the Gaussian task. Each point is the median over the seeds counted in the stamp, diverged networks counting as infinite (an infinite median is not drawn); there are no error bars. A minimum strictly inside the size range, not at an end, would show symmetry and expressivity competing."}}
 cap_meas = ["G1", "G2", "G3"]
 fig, axes = plt.subplots(1, len(cap_meas), figsize=(11, 3.8))
 for ax, meas in zip(axes, cap_meas):
@@ -372,7 +375,7 @@ _ = glue("cap_winner", "shared" if cap["shared_best"] < cap["broken_best"] else 
 # lowest error sits strictly inside the size range, which {glue:text}`cap_c2` the claim that
 # symmetry and expressivity compete within this GNN family and budget. The test is a weak one: it asks
 # only where the minimum falls. The worst size is at an end of the range in {glue:text}`n_worst_end` of
-# the {glue:text}`n_opt` cases, and the curves above are not cleanly U-shaped. By G3, the shared GNNs do best at
+# the {glue:text}`n_opt` cases, and the curves of {numref}`fig-c4g-capacity` are not cleanly U-shaped. By G3, the shared GNNs do best at
 # size {glue:text}`cap_best_shared` (median {glue:text}`cap_shared_g3:.2e`) and the broken ones at
 # {glue:text}`cap_best_broken` ({glue:text}`cap_broken_g3:.2e`); the {glue:text}`cap_winner` weights
 # reach the lower flow error on this axis.

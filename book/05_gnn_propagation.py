@@ -11,7 +11,7 @@
 # ---
 
 # %% [markdown]
-# # 5. Cumulant propagation through message passing
+# # Cumulant propagation through message passing
 #
 # Chapter 3 followed the cumulants of a block's distribution through an MLP, after the framework of
 # Fischer et al. {cite:p}`fischer2022decomposing`, in which a network is a map from the
@@ -75,8 +75,8 @@ glue("depth", depth); glue("width", width); glue("n_mc", n_mc); glue("n_laws", l
 glue("laws", ", ".join(get_law(l).name for l in laws))
 glue("nodes", NODES); glue("exact_degree", 2 * NODES - 1); glue("n_batches", N_BATCHES)
 glue("factor", FACTOR); glue("z_fail", Z_FAIL); glue("n_nonlin", len(PICKS) - 1)
-stamp_base = (f"GNNs {depth}x{width} from Chapter 4 ({profile} profile), trained on {train_law}, seed 0; "
-              f"{n_mc} MC lattices per law")
+stamp_nets = f"GNNs {depth}x{width} from Chapter 4 ({profile} profile), trained on {train_law}"
+stamp_base = stamp_nets + f", seed 0; {n_mc} MC lattices per law"
 
 # %% [markdown]
 # ## A message-passing layer is a linear map on all node features
@@ -104,12 +104,12 @@ stamp_base = (f"GNNs {depth}x{width} from Chapter 4 ({profile} profile), trained
 # and the mean picks up $c_k$. The activation $h^{(k)}=\phi(z^{(k)})$ acts on each node feature alone,
 # exactly like the hidden units of an MLP, and pooling plus readout, $s'_J=P_Jh^{(D)}+c_\text{out}$, is
 # linear again. A GNN on $N$ i.i.d. sites is therefore an MLP with structured weight matrices, and
-# every propagation method of Chapter 3 applies unchanged. The heat maps show $\mathcal A_2$ of two
+# every propagation method of Chapter 3 applies unchanged. The heat maps of {numref}`fig-c4-layer-matrix` show $\mathcal A_2$ of two
 # trained GNNs on a ring of two blocks: with shared weights the blocks of the Kronecker structure
 # repeat along the diagonal and along the adjacency pattern; with broken weights every position
 # and edge type has its own block.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-c4-layer-matrix", "caption": "The matrix $\\mathcal A_2$ of the second message-passing layer of two seed-0 GNNs of Chapter 4 (depth {glue:text}`depth`, width $H$ = {glue:text}`width`; left tanh with shared weights, right quadratic with broken weights, both on the block+nn graph) on a ring of two blocks: rows are output features, columns input features, both indexed node by node as $iH+\\mu$, and thin black lines separate the $H\\times H$ blocks of the node pairs. The diverging colour scale is symmetric about zero and set per panel by its largest absolute weight, so colours do not compare across panels; the blank blocks are node pairs joined by no edge. One network per panel, no averaging."}}
 fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.4))
 for ax, name in zip(axes, ["tanh, shared, block+nn", "quadratic, broken, block+nn"]):
     m = nets[name]
@@ -123,7 +123,7 @@ for ax, name in zip(axes, ["tanh, shared, block+nn", "quadratic, broken, block+n
     ax.set_xlabel("input feature (node i, channel μ) = i·H+μ"); ax.set_ylabel("output feature")
     fig.colorbar(im, ax=ax, shrink=0.8, label="weight")
 fig.suptitle("The second message-passing layer as one matrix: root blocks on the diagonal, messages off it")
-finish(fig, stamp_base + f"; ring of {gp.default_sites(nets['tanh, shared, block+nn'])} sites, H={width}")
+finish(fig, stamp_nets + f", seed 0; ring of {gp.default_sites(nets['tanh, shared, block+nn'])} sites, H={width}")
 
 # %% [markdown]
 # ## The test of the propagation, stated before the numbers
@@ -133,7 +133,7 @@ finish(fig, stamp_base + f"; ring of {gp.default_sites(nets['tanh, shared, block
 # examined ({glue:text}`n_units` network-seed units: every network below at {glue:text}`n_seeds` seeds,
 # the linear GNN included), every law, feature, point of the forward pass and order 1-4, we measure at
 # three sample sizes spanning a factor 16 on independent lattices. The standard error is the exact one
-# of the k-statistic (eq. K7) evaluated at the *population* moments of orders up to eight of each
+# of the k-statistic (its exact finite-sample variance, `rgsym.clt.kstats`) evaluated at the *population* moments of orders up to eight of each
 # feature, from an exact reference: the product Gauss rule of the site law on the model's own forward
 # pass (exact for polynomial networks; Rademacher sites are enumerated). Errors from sample moments,
 # batch spreads included, come out several times too small on heavy-tailed features. With
@@ -165,7 +165,7 @@ glue("worst_rms", float(cells.rms_z.max())); glue("slope_min", float(cells.slope
 glue("law_fail_text", "; ".join(f"{r.net_kind} GNNs on {r.law}: {r.why}" for r in law_v.itertuples() if not r.agrees)
      or "none: every law agrees at every order")
 
-# %%
+# %% mystnb={"figure": {"name": "fig-c4-scaling", "caption": "The scaling test of claim C4: $D(n)$, the root-mean-square deviation of predicted from measured node cumulants in units of the per-sample exact standard error, against the number $n$ of Monte Carlo lattices ({glue:text}`n_sizes` sizes from {glue:text}`n_small` to {glue:text}`n_large`, fresh lattices at each), one panel per order and one line per law and network kind (solid: nonlinear GNNs, dashed: the linear GNN). Each point pools every feature and point of the forward pass over all network-seed units of its kind ({glue:text}`n_units` units in all: every network at {glue:text}`n_seeds` seeds); rows whose exact standard error is below $10^{-12}$ of the cumulant's scale (exact predictions) are left out. The thick pale grey line is the $n^{-1/2}$ of pure sampling noise, anchored at the first point of each panel's last curve (the last legend entry); a bias would make $D(n)$ level off. There are no error bars: the 90 % bootstrap intervals of the slopes are in the table above."}}
 # D(n) per law and order, pooled over all units (nonlinear: solid, linear: dashed); grey: the n^-1/2 of pure noise
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.6), sharey=True)
 for ax, order in zip(axes, range(1, 5)):
@@ -178,11 +178,12 @@ for ax, order in zip(axes, range(1, 5)):
 axes[0].set_ylabel(r"$D(n)$ (rms deviation / per-sample SE)")
 axes[-1].legend(fontsize=6)
 fig.suptitle(f"Deviation of predicted from measured node cumulants against the sample size ({len(all_nets)} network-seed units)")
-finish(fig, stamp_base + f"; {c5.N_SEEDS} seeds; exact SEs from the Gauss-rule reference")
+finish(fig, stamp_nets + f", {c5.N_SEEDS} seeds pooled; n = {', '.join(map(str, sizes))} fresh MC lattices per law; "
+       "exact SEs from the Gauss-rule reference; grey: n^-1/2")
 
 # %% [markdown]
-# Of the {glue:text}`cells_n` cells (network kind, law, order), {glue:text}`cells_ok` agree by the test
-# above. The largest root-mean-square z is {glue:text}`worst_rms:.2f` (pass mark {glue:text}`rms_z_pass`),
+# Of the {glue:text}`cells_n` cells (network kind, law, order; their $D(n)$ is drawn in
+# {numref}`fig-c4-scaling`), {glue:text}`cells_ok` agree by the test above. The largest root-mean-square z is {glue:text}`worst_rms:.2f` (pass mark {glue:text}`rms_z_pass`),
 # and the slopes of $D(n)$ between {glue:text}`n_small` and {glue:text}`n_large` lattices range from
 # {glue:text}`slope_min:.2f` to {glue:text}`slope_max:.2f` (pure noise: $-0.5$; tolerance
 # {glue:text}`slope_tol`). The exact references at two node counts differ by at most
@@ -209,10 +210,10 @@ finish(fig, stamp_base + f"; {c5.N_SEEDS} seeds; exact SEs from the Gauss-rule r
 #   features, orders 1-4, pass through every layer, and at each quadratic activation every cumulant of
 #   order above four is dropped (only where the dense tensors are small: the block graph).
 #
-# The scatter plots set the main prediction against the measurement for every feature, point, law and
+# The scatter plots of {numref}`fig-c4-scatter` set the main prediction against the measurement for every feature, point, law and
 # order (symmetric-log axes); a perfect prediction lies on the diagonal.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-c4-scatter", "caption": "Predicted against measured cumulants $\\kappa_1$ to $\\kappa_4$ (columns) of every node feature of the {glue:text}`n_nonlin` nonlinear seed-0 GNNs (rows; depth {glue:text}`depth`, width {glue:text}`width`) at every point of the forward pass (colour): the prediction is each network's main one (exact for the quadratic, quadrature with {glue:text}`nodes` nodes per site for tanh), the measurement the k-statistic of {glue:text}`n_mc` Monte Carlo lattices per law. The {glue:text}`n_laws` laws ({glue:text}`laws`) share each panel without being told apart, and the input sites' mean (exactly zero) is left out. Both axes are symmetric-log, linear within $\\pm10^{-2}$ and labelled every second decade, so that signs and near-zero cumulants stay visible; the grey line is the diagonal, and there are no error bars."}}
 nonlin = [k for k in PICKS if not k.startswith("identity")]
 with threads_ctx(cpu_threads):
     tabs = {name: c5.layerwise_comparison(nets[name], laws, n_samples=n_mc, seed=seed, nodes=NODES,
@@ -252,7 +253,7 @@ finish(fig, stamp_base + f"; laws: {', '.join(laws)}", bottom=0.07)
 # For every point of the forward pass we measure the size of order $n$ by the mean over the features of
 # the standardised cumulant, $S_n=\langle|\kappa_n/\kappa_2^{n/2}|\rangle$ ($n=1$: the mean in units of
 # the width; $n=3,4$: skewness and excess kurtosis), computed from the exact prediction, which is free of
-# sampling noise. A stage *creates* an order when $S_n$ grows by more than a factor {glue:text}`factor:.0f`
+# sampling noise ({numref}`fig-c4-orders`). A stage *creates* an order when $S_n$ grows by more than a factor {glue:text}`factor:.0f`
 # (or from zero), and *removes* it when $S_n$ shrinks by more than that factor (or falls to zero).
 #
 # **The division-of-labour criterion, fixed before the counts.** Over all nonlinear network-seed units,
@@ -265,7 +266,7 @@ finish(fig, stamp_base + f"; laws: {', '.join(laws)}", bottom=0.07)
 # correlated, and a sum of correlated features can keep or even grow its standardised higher
 # cumulants; only the counts can tell.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-c4-orders", "caption": "The size $S_n$ of the cumulant orders $n$ = 1, 3, 4 (panels: the mean in units of the standard deviation, the absolute skewness and the absolute excess kurtosis, each averaged over the features) at each point of the forward pass of the {glue:text}`n_nonlin` nonlinear seed-0 GNNs (colours), on the training law (solid) and on the unseen exponential law (dashed; the last law run when the exponential is not). The values come from the exact or quadrature predictions, free of sampling noise, so there are no error bars. Values below $10^{-6}$, among them the zeros to rounding (the mean of the centred input sites, and the skewness and kurtosis of Gaussian features before the first activation), are drawn at $10^{-6}$. A stage creates (removes) an order when $S_n$ grows (shrinks) by more than a factor {glue:text}`factor:.0f`."}}
 budget = c5.budget_table(tabs, nets, nonlin, laws)
 S_n = c5.order_sizes(tabs, nets, nonlin, laws)
 
@@ -282,7 +283,7 @@ for ax, order in zip(axes, (1, 3, 4)):
 handles, labels = axes[2].get_legend_handles_labels()
 fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, handlelength=3, bbox_to_anchor=(0.5, 0.05))
 fig.suptitle(f"Size of each cumulant order along the forward pass (solid: {train_law}, dashed: unseen law)")
-finish(fig, stamp_base + "; exact/quadrature predictions; exact zeros drawn at 1e-6", bottom=0.2)
+finish(fig, stamp_nets + ", seed 0; exact/quadrature predictions; values below 1e-6 drawn at 1e-6", bottom=0.2)
 
 # %%
 count, budget_glue = c5.budget_summary(budget)

@@ -11,7 +11,7 @@
 # ---
 
 # %% [markdown]
-# # 6. Symmetry breaking and restoration while learning the RG step
+# # Symmetry breaking and restoration while learning the RG step
 #
 # Chapters 2 to 5 looked at trained networks. This chapter watches them *while* they learn. The
 # companion paper of Ashworth, Caso and Liò {cite:p}`ashworth2025symmetry` is summarised as saying that learning
@@ -194,7 +194,7 @@ _ = glue_all(N.restoration_numbers(V))
 # of training on this machine, cached); {glue:text}`n_diverged` diverged and are left out. The measures are
 # logged at {glue:text}`n_logged` logarithmically spaced steps on {glue:text}`n_eval` fixed test blocks.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-c5-scale", "caption": "Free MLPs ({glue:text}`width` hidden units) started from the small (left column, every initial weight times {glue:text}`small_scale`) and from the standard (right) initialisation, one colour per activation: the absolute distance $\\Delta_{\\rm tied}$ of eq. (6.3) (top), the weight norm $\\lVert\\theta\\rVert$ (middle) and the relative distance $r = \\Delta_{\\rm sym}/\\lVert\\theta\\rVert$ (bottom), against the training step on log–log axes. Lines are medians and shaded bands interquartile ranges over {glue:text}`n_seeds` seeds (diverged networks left out), at {glue:text}`n_logged` logged steps of {glue:text}`n_steps` Adam steps on the {glue:text}`task_law` task; step 0 is drawn at the left edge of the log axis (at 0.7). Where activations agree, their lines and bands lie on top of one another."}}
 # What is drawn: free MLPs from the small (left) and standard (right) initialisations, per activation,
 # median and quartiles over seeds: the absolute Delta_tied (6.3), the weight norm, and the relative r_sym.
 fig, axes = plt.subplots(3, 2, figsize=(10, 8.5), sharex=True, sharey="row")
@@ -221,7 +221,7 @@ plotting.finish(fig, STAMP)
 glue_all(N.scale_numbers(V))
 
 # %% [markdown]
-# **Absolute distance grows with $\lVert\theta\rVert$.** From the small initialisation the absolute
+# **Absolute distance grows with $\lVert\theta\rVert$.** From the small initialisation ({numref}`fig-c5-scale`, left) the absolute
 # $\Delta_{\rm tied}$ of the free MLPs grows by a median factor of {glue:text}`absrise_small:.0f`, and the old
 # absolute criterion ($\Delta_{\rm tied}$ up `BREAK_FACTOR` = {glue:text}`break_factor:g`-fold, two units at an
 # absolute tolerance) calls {glue:text}`absbroke_small:.0f`% of them broken. Over the same runs the weight
@@ -233,7 +233,7 @@ glue_all(N.scale_numbers(V))
 # GNNs, controls that need no breaking; the relative criterion passes {glue:text}`relbroke_small:.0f`% of the
 # small-initialised free MLPs. The old numbers measured weight growth, and are not used below.
 
-# %%
+# %% mystnb={"figure": {"name": "fig-c5", "caption": "The relative distance $r = \\Delta/\\lVert\\theta\\rVert$ from the symmetric subspace against the training step, for networks started on it plus a relative perturbation $\\epsilon$ (colours: arms `sym-<eps>`, $\\epsilon$ in {glue:text}`eps_text`; the GNNs only $\\epsilon > 0$), without weight decay: free MLPs of the activations that need breaking ({glue:text}`stall_acts_text`; the last activation when none does), the identity MLP as a control, and the broken-weight GNNs of each activation ($r_{\\rm shared}$, eq. (6.9)). Lines are medians and bands interquartile ranges over {glue:text}`n_seeds` seeds, diverged networks left out, step 0 at the left edge. The dotted grey line is the numerical floor `R_FLOOR` = {glue:text}`r_floor:.0e`; values below `R_FLOOR`/10, where the $\\epsilon = 0$ arm stays while training does not leave the subspace, are drawn at `R_FLOOR`/10. A network breaks when $r$ grows to {glue:text}`grow_factor:g` times the larger of $r(0)$ and `R_FLOOR` and it ends with two or more distinct units."}}
 # What is drawn: r = Delta/||theta|| of the free MLPs (rows: activations that need breaking, and the
 # identity control) and of the broken GNNs, from the symmetric subspace plus eps (colours), no decay;
 # median and quartiles over seeds; grey: the numerical floor R_FLOOR (values below R_FLOOR/10, i.e. the
@@ -263,13 +263,13 @@ plotting.finish(fig, STAMP)
 # tied over free: {glue:text}`stall_text`. Activations where the ratio reaches `STALL_FACTOR` at both scaled
 # initialisations (breaking needed): {glue:text}`stall_acts_text`.
 #
-# **Breaking from the symmetric subspace.** With $\epsilon = 0$ the free networks {glue:text}`sym0_text`
+# **Breaking from the symmetric subspace** ({numref}`fig-c5`). With $\epsilon = 0$ the free networks {glue:text}`sym0_text`
 # (largest $r$ {glue:text}`sym0_rmax:.1e`): training never leaves an exactly symmetric point. Breaking rates
 # per $\epsilon > 0$ arm, for the networks that need it and for the controls: {glue:text}`break_arms_text`.
 # The smallest excess over the controls is {glue:text}`break_excess_pct:.0f` points (needed:
 # {glue:text}`break_margin_pct:.0f`).
 
-# %%
+# %% mystnb={"figure": {"name": "fig-c5-restoration", "caption": "The relative distance $r_{\\rm sym}$ of free MLPs against the training step, left pooled over the activations that need breaking ({glue:text}`stall_acts_text`; empty when none does), right for the identity control, from each $\\epsilon > 0$ arm (colour) without weight decay (dashed) and, for $\\epsilon$ = {glue:text}`decay_eps_text`, with L2 weight decay $\\lambda$ = {glue:text}`weight_decay` (solid, arm `+wd`). Lines are medians and bands interquartile ranges over {glue:text}`n_seeds` seeds (on the left also over the pooled activations), diverged networks left out, step 0 at the left edge. The dotted grey line is `R_FLOOR` = {glue:text}`r_floor:.0e`, and values below `R_FLOOR`/10 are drawn at `R_FLOOR`/10. A network restores when, after breaking, its final $r$ is at most {glue:text}`restore_fraction:g` of its peak."}}
 # What is drawn: r of the free MLPs that need breaking (top) and of the identity control (bottom), from each
 # eps > 0 arm without (dashed) and with (solid) weight decay; median and quartiles over seeds.
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
@@ -288,7 +288,7 @@ fig.suptitle(f"Restoration of the parameters' symmetry, with and without weight 
 plotting.finish(fig, STAMP)
 
 # %% [markdown]
-# **Restoration.** Of the parameters, where theory predicts it (with weight decay), breaking followed by
+# **Restoration** ({numref}`fig-c5-restoration`). Of the parameters, where theory predicts it (with weight decay), breaking followed by
 # restoration: {glue:text}`restore_arms_text`; without decay: {glue:text}`nodecay_arms_text`. The median final
 # over peak $r$ of the networks that broke is {glue:text}`r_return_decay:.2f` with decay and
 # {glue:text}`r_return_nodecay:.2f` without. The smallest excess of the decay arms over their controls is

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,48 @@ def test_claims_page_and_closing_chapter_are_computed_from_the_notebooks(smoke_b
     # citations resolve to the bibliography (an unknown key is a warning, and warnings fail the build)
     intro = (html_dir / "intro.html").read_text()
     assert "bibliography.html#id" in intro and "Ashworth" in (html_dir / "bibliography.html").read_text()
+
+
+RAW_LATEX = re.compile(r"\\(left|right|frac|kappa|alpha|lambda|mathrm|sum|sqrt|textstyle|big|phi|mu)\b|\$")
+
+
+class _TextOutsideMath(HTMLParser):
+    """Collects the text a reader sees as text: everything but scripts, code, and MathJax's math spans."""
+
+    SKIP = {"script", "style", "pre", "code", "textarea"}
+    VOID = {"br", "img", "hr", "meta", "link", "input", "col", "area", "base", "embed", "source", "track", "wbr"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.hits = [], []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in self.VOID:
+            cls = (dict(attrs).get("class") or "").split()
+            self.stack.append((tag, tag in self.SKIP or "math" in cls or "highlight" in " ".join(cls)))
+
+    def handle_endtag(self, tag):
+        while tag not in self.VOID and self.stack and self.stack.pop()[0] != tag:
+            pass
+
+    def handle_data(self, data):
+        if not any(skip for _, skip in self.stack):
+            self.hits += [data[max(0, m.start() - 50):m.end() + 50] for m in RAW_LATEX.finditer(data)]
+
+
+def raw_latex(page: str) -> list[str]:
+    """Raw LaTeX a reader would see on a built page: a ``$`` or a TeX command outside math."""
+    p = _TextOutsideMath()
+    p.feed(page)
+    return p.hits
+
+
+def test_no_raw_latex_outside_math_on_any_page(smoke_book):
+    html_dir = smoke_book["root"] / "_build" / "html"
+    assert raw_latex("<p>a $x$ and \\left(</p><span class='math'>\\(\\kappa\\)</span>")  # the check can fail
+    bad = {p.name: h[:3] for p in [*html_dir.glob("*.html"), *(html_dir / "notebooks").glob("*.html")]
+           if (h := raw_latex(p.read_text()))}
+    assert not bad, f"raw LaTeX outside math: {bad}"
 
 
 def test_stale_sources_are_flagged_on_the_page(smoke_book, tmp_path):

@@ -41,7 +41,7 @@ CMP_LAWS = ("gaussian", "uniform", "laplace", "exponential")
 # ------------------------------------------------------------------------------------------------
 FIT_BOUNDS = {"smoke": (0.5, 1.0, 2.0, 4.0), "paper": (0.5, 1.0, 2.0, 4.0, 8.0)}
 FIT_STARTS = {"smoke": 4, "paper": 12}
-"""Weight bounds B and random starts of the best tied-hidden fits (eq. 3.14) per profile."""
+"""Weight bounds B and random starts of the best tied-hidden fits (eq. 3.10, ``eq-c3-fit``) per profile."""
 
 
 def tied_fits(profile: str, *, alpha: float, b: int, seed: int) -> tuple:

@@ -4,7 +4,7 @@ drift, and the verdict, with its pass marks as named constants.
 Per trained network (:func:`tied_table`): the measured :math:`G_1` of Chapter 2, the weight norm
 :math:`\|\theta\|`, the predicted drift :math:`|\Delta\kappa_n(L)| = |\kappa_n^{\rm pred}(L) - b^{L(1-n/2)}\kappa_n|`
 (:func:`rgsym.chapters.ch3_tables.flow_table`) and the end point :math:`\kappa_4(L)`; for the one-layer
-tied-hidden quadratic networks also the floor of :mod:`rgsym.propagation.floors` (eqs. 3.15-3.17) and the
+tied-hidden quadratic networks also the floor of :mod:`rgsym.propagation.floors` (eqs. 3.12-3.14) and the
 exact :math:`G_1` (Gauss rule, exact for the polynomial). The test (:func:`c3_verdict`) compares every
 tied-hidden network with the free network of the same size, task and seed.
 """
@@ -58,8 +58,9 @@ def member_norms(model) -> np.ndarray:
 def tied_table(res, flow_tab, *, alpha: float):
     """One row per valid member: identity columns, ``G1`` (Chapter 2), ``norm``, the predicted drifts
     ``dk3``, ``dk4`` and end point ``k4_L`` at the last level, and for one-layer tied-hidden quadratic nets
-    ``r``, ``G1_exact``, ``floor`` (own parameters, eq. 3.15), ``floor_norm`` (eq. 3.16) and, on Gaussian
-    tasks, ``k3_one`` (exact one-step skewness) with its floor ``k3_floor`` (eq. 3.17)."""
+    ``r``, ``G1_exact``, ``floor`` (own parameters, eq. 3.12, ``eq-c3-floor``), ``floor_norm`` (eq. 3.13,
+    ``eq-c3-normfloor``) and, on Gaussian tasks, ``k3_one`` (exact one-step skewness) with its floor
+    ``k3_floor`` (eq. 3.14, ``eq-c3-k3floor``)."""
     import pandas as pd
 
     from ..propagation.ensembles import predict_cumulants
@@ -215,5 +216,5 @@ def c3_verdict(tab, preconditions: dict, *, seed: int = 0):
         ivs = bootstrap(list(rows.values()), lambda u, a=a: _criteria(u, a, **th)[1], n_boot=N_BOOT,
                         seed=seed) if rows else None
         pieces[a] = decide(f"C3:{a}", f"trained tied-hidden {a} MLPs fail as the algebra predicts", test,
-                           "smallest log10 margin (decades)", f, th, interval=ivs, figure="fig-c3-drift")
+                           "smallest log10 margin (decades)", f, th, interval=ivs, figure="fig-c3-floor")
     return v, pieces

@@ -4,22 +4,22 @@ After K. Fischer et al., *Decomposing neural networks as mappings of correlation
 Phys. Rev. Research 4, 043143 (2022): a network maps the cumulants :math:`\kappa_n` of its input to
 the cumulants :math:`\kappa'_n` of its output.
 
-============================================================  ==========================================
-concept (equation)                                            module
-============================================================  ==========================================
-polynomials in the block inputs, projection (eq. 3.6b)        :mod:`.polynomials`
-the input law: :class:`InputCumulants`                        :mod:`.inputs`
-plain networks, antisymmetrisation, forward pass              :mod:`.networks`
-:func:`propagate` and the ``exact`` path (eq. 3.4)            :mod:`.methods`
-``gaussian`` (eq. 3.5) and ``hermite`` (eq. 3.6)              :mod:`.hermite`
-``quadrature`` (eq. 3.7), Gauss rules, the flow closure 3.8   :mod:`.quadrature`
-Leonov-Shiryaev: connected set partitions, the product loop   :mod:`.partitions`
-dense cumulant tensors (eqs. 3.3, 3.4, closure P3)            :mod:`.tensors`
-flow in cumulant space, Jacobian, fixed points (eq. 3.2)      :mod:`.flows`
-per-member predictions of trained ensembles, Monte Carlo      :mod:`.ensembles`
-message passing, layer by layer (Chapter 5, eqs. P1-P3)       :mod:`.gnn` (pandas; not imported here)
-the analytic account in sympy (eqs. 3.9-3.14)                 :mod:`.analytic` (sympy; not imported here)
-============================================================  ==========================================
+======================================================================================================  ===========================================
+concept (equation)                                                                                      module
+======================================================================================================  ===========================================
+polynomials in the block inputs, the degree cap of ``hermite`` (eq. 3.6, ``eq-c3-hermite``)             :mod:`.polynomials`
+the input law: :class:`InputCumulants`                                                                  :mod:`.inputs`
+plain networks, antisymmetrisation, forward pass                                                        :mod:`.networks`
+:func:`propagate` and the ``exact`` path (eq. 3.4, ``eq-c3-leonov``)                                    :mod:`.methods`
+``gaussian`` (eq. 3.5, ``eq-c3-mehler``) and ``hermite`` (eq. 3.6, ``eq-c3-hermite``)                   :mod:`.hermite`
+``quadrature`` (eq. 3.7, ``eq-c3-gauss``), Gauss rules, the flow closure (eq. 3.11, ``eq-c3-closure``)  :mod:`.quadrature`
+Leonov-Shiryaev: connected set partitions, the product loop                                             :mod:`.partitions`
+dense cumulant tensors (eqs. 3.3, 3.4, ``eq-c3-affine``, ``eq-c3-leonov``; closure P3)                  :mod:`.tensors`
+flow in cumulant space, Jacobian, fixed points (eq. 3.2, ``eq-c3-flow``)                                :mod:`.flows`
+per-member predictions of trained ensembles, Monte Carlo                                                :mod:`.ensembles`
+message passing, layer by layer (Chapter 5, eqs. P1-P3)                                                 :mod:`.gnn` (pandas; not imported here)
+the analytic account in sympy (eqs. 3.8-3.10, ``eq-c3-tied`` to ``eq-c3-fit``)                          :mod:`.analytic` (sympy; not imported here)
+======================================================================================================  ===========================================
 
 Importing this package loads neither sympy nor torch_geometric; import :mod:`rgsym.propagation.gnn`
 and :mod:`rgsym.propagation.analytic` explicitly.

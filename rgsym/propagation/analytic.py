@@ -2,11 +2,11 @@ r"""The analytic account of Chapter 3, in sympy: why constrained quadratic MLPs 
 
 Notation (Chapter 3). A block :math:`s = (s_1..s_b)` of i.i.d. sites with cumulants
 :math:`\kappa_1, \kappa_2, \dots` is mapped to :math:`s' = f(s)`; the exact RG map
-:math:`f_{\rm RG}(s) = b^{-1/2}\sum_i s_i` gives :math:`\kappa'_n = b^{1-n/2}\kappa_n` (eq. 3.1, the
-CLT as a recursion on cumulants). For a block map that is a polynomial in the sites (every MLP with
-the activation :math:`\phi(z) = z + \alpha z^2` is one), :func:`polynomial_cumulants` derives
-:math:`\kappa'_n` as a polynomial in the input cumulants and the parameters, from the moments of
-powers of :math:`f` (no formula is typed in).
+:math:`f_{\rm RG}(s) = b^{-1/2}\sum_i s_i` gives :math:`\kappa'_n = b^{1-n/2}\kappa_n` (eq. 3.1,
+``eq-c3-clt``, the CLT as a recursion on cumulants). For a block map that is a polynomial in the sites (every
+MLP with the activation :math:`\phi(z) = z + \alpha z^2` is one), :func:`polynomial_cumulants` derives
+:math:`\kappa'_n` as a polynomial in the input cumulants and the parameters, from the moments of powers of
+:math:`f` (no formula is typed in).
 
 * :func:`unit_cumulants` and :func:`check_values`: one unit :math:`y = z + \alpha z^2`, against the
   scalar check values of SCIENCE.md §4; :func:`unit_cumulants_by_partitions` derives the same from
@@ -55,7 +55,8 @@ def cumulant_symbols(n: int, name: str = "kappa") -> tuple:
 
 
 def polynomial_cumulants(f, inputs, order: int, kappa=None) -> list:
-    r"""Cumulants :math:`\kappa'_1..\kappa'_{\rm order}` of :math:`f(s)` (eq. 3.4 in sympy).
+    r"""Cumulants :math:`\kappa'_1..\kappa'_{\rm order}` of :math:`f(s)` (eq. 3.4, ``eq-c3-leonov``, in
+    sympy).
 
     ``f``: a sympy polynomial in the symbols ``inputs`` (i.i.d. sites), ``kappa``: the sites'
     cumulants (default symbols :math:`\kappa_1..\kappa_{D\cdot order}`, :math:`D = \deg f`).
@@ -95,7 +96,7 @@ def polynomial_cumulants(f, inputs, order: int, kappa=None) -> list:
 
 def unit_cumulants(order: int = 2, alpha=None, kappa=None) -> list:
     r""":math:`\kappa_n(y)` of one quadratic unit :math:`y = z + \alpha z^2` in terms of the cumulants
-    :math:`k_1..k_{2n}` of :math:`z` (eq. 3.4 for a scalar)."""
+    :math:`k_1..k_{2n}` of :math:`z` (eq. 3.4, ``eq-c3-leonov``, for a scalar)."""
     z = sp.Symbol("z", real=True)
     alpha = sp.Symbol("alpha", real=True) if alpha is None else alpha
     if kappa is None:
@@ -161,7 +162,7 @@ def quadratic(z, alpha):
 
 
 def tied_hidden_map(b: int = 2, depth: int = 1, perm_in: bool = False) -> BlockMap:
-    r"""The tied-hidden quadratic network as a symbolic block map (eq. 3.9).
+    r"""The tied-hidden quadratic network as a symbolic block map (eq. 3.8, ``eq-c3-tied``).
 
     All hidden units of a layer are equal, so every unit sees :math:`u = w\cdot s` (``perm_in``:
     :math:`u = a\sum_i s_i`): :math:`t_1 = \phi(u + c_1)`, :math:`t_k = \phi(A_k t_{k-1} + c_k)` with
@@ -192,13 +193,13 @@ def tied_hidden_map(b: int = 2, depth: int = 1, perm_in: bool = False) -> BlockM
 
 
 def rg_target(n: int, b, kappa_n):
-    r"""The exact recursion :math:`\kappa'_n = b^{1-n/2}\kappa_n` (eq. 3.1)."""
+    r"""The exact recursion :math:`\kappa'_n = b^{1-n/2}\kappa_n` (eq. 3.1, ``eq-c3-clt``)."""
     return sp.Integer(b) ** (1 - sp.Rational(n, 2)) * kappa_n
 
 
 def rg_conditions(block: BlockMap, order: int = 2) -> list:
-    r"""The equations :math:`\kappa'_n - b^{1-n/2}\kappa_n = 0` *for every input law*, i.e. one equation
-    per monomial in the input cumulants, for ``n = 1..order`` (eq. 3.10). Returns a list of
+    r"""The equations :math:`\kappa'_n - b^{1-n/2}\kappa_n = 0` *for every input law*, i.e. one equation per
+    monomial in the input cumulants, for ``n = 1..order`` (eq. 3.9, ``eq-c3-conditions``). Returns a list of
     ``(n, monomial, coefficient)`` with every coefficient an expression in the parameters that must vanish."""
     b = len(block.inputs)
     deg = max(sp.Poly(block.expr, *block.inputs).total_degree(), 1)
@@ -233,7 +234,8 @@ class Proof:
 
 def cannot_represent(b: int = 2, depth: int = 1, order: int = 2, perm_in: bool = False) -> Proof:
     r"""Prove that the tied-hidden quadratic network (``alpha != 0``) cannot satisfy
-    :math:`\kappa'_n = b^{1-n/2}\kappa_n` for all input laws (eq. 3.10-3.11).
+    :math:`\kappa'_n = b^{1-n/2}\kappa_n` for all input laws (eq. 3.9, ``eq-c3-conditions``, and the
+    sympy solution that Chapter 3 prints after it).
 
     The coefficient of :math:`\kappa_2` in the mean condition is :math:`\alpha V\,P(w)` with
     :math:`P(w)` a sum of squares (depth 1: :math:`\sum_i w_i^2`), so it forces :math:`V = 0` or
@@ -252,9 +254,10 @@ def cannot_represent(b: int = 2, depth: int = 1, order: int = 2, perm_in: bool =
 
 
 def free_construction(b: int = 2) -> dict:
-    r"""The unconstrained construction (eq. 3.12): units :math:`\pm w` with outgoing :math:`\pm v`,
-    :math:`f = v\,\phi(w\cdot s) - v\,\phi(-w\cdot s) = 2v\,w\cdot s` for :math:`\phi(z) = z+\alpha z^2`;
-    with :math:`v = 1/2`, :math:`w = b^{-1/2}(1..1)` it is the RG map, and its cumulants satisfy eq. 3.1."""
+    r"""The unconstrained construction (printed in Chapter 3's tied-hidden section): units :math:`\pm w`
+    with outgoing :math:`\pm v`, :math:`f = v\,\phi(w\cdot s) - v\,\phi(-w\cdot s) = 2v\,w\cdot s` for
+    :math:`\phi(z) = z+\alpha z^2`; with :math:`v = 1/2`, :math:`w = b^{-1/2}(1..1)` it is the RG map, and its
+    cumulants satisfy eq. 3.1 (``eq-c3-clt``)."""
     s = _sites(b)
     alpha, v = sp.symbols("alpha v", real=True)
     w = sp.symbols(f"w_1:{b + 1}", real=True)
@@ -288,7 +291,8 @@ def relu_identity() -> bool:
 
 def relu_tied_hidden_mean(b: int = 2) -> dict:
     r"""Mean of a tied-hidden ReLU network :math:`f = V\,{\rm relu}(w\cdot s + c) + d` on symmetric
-    two-point sites :math:`s_i = \pm t` (:math:`\kappa_1 = 0`, :math:`\kappa_2 = t^2`), eq. 3.13.
+    two-point sites :math:`s_i = \pm t` (:math:`\kappa_1 = 0`, :math:`\kappa_2 = t^2`);
+    Chapter 3 prints the slope.
 
     Returns the exact mean and its slope :math:`\lim_{t\to\infty}E f/t = V\sum_\sigma|\sigma\cdot w|/2^{b+1}`,
     which vanishes only for :math:`V = 0` (then :math:`f` is constant) or :math:`w = 0`: the mean condition
@@ -306,8 +310,8 @@ def relu_tied_hidden_mean(b: int = 2) -> dict:
 # the flow in cumulant space
 # ------------------------------------------------------------------------------------------------
 def cumulant_map_exprs(block: BlockMap, closure: int = 2, subs: dict | None = None) -> tuple:
-    r"""The block map's flow in cumulant space with the order-``closure`` closure (eq. 3.2):
-    :math:`(\kappa_1..\kappa_K)\mapsto(\kappa'_1..\kappa'_K)`, input cumulants above ``K`` set to zero.
+    r"""The block map's flow in cumulant space with the order-``closure`` closure (eq. 3.2,
+    ``eq-c3-flow``): :math:`(\kappa_1..\kappa_K)\mapsto(\kappa'_1..\kappa'_K)`, input cumulants above ``K`` set to zero.
     Returns ``(kappa_symbols, images)``; ``subs`` fixes parameters (e.g. trained values)."""
     expr = block.expr if subs is None else sp.expand(block.expr.subs(subs))
     deg = max(sp.Poly(expr, *block.inputs).total_degree(), 1) if expr.free_symbols & set(block.inputs) else 1
@@ -371,8 +375,8 @@ def _tied_fit_problem(alpha: float, b: int, law: str):
 
 def best_tied_hidden_fit(alpha: float = 0.5, b: int = 2, law: str = "gaussian", param_bound: float = 2.0,
                          starts: int = 8, seed: int = 0) -> TiedFit:
-    r"""Least-squares fit of the one-layer tied-hidden quadratic network to the RG map (eq. 3.14):
-    minimise :math:`E_s[(f(s) - b^{-1/2}\sum_i s_i)^2]` over :math:`(w, c, V, d)` with
+    r"""Least-squares fit of the one-layer tied-hidden quadratic network to the RG map (eq. 3.10,
+    ``eq-c3-fit``): minimise :math:`E_s[(f(s) - b^{-1/2}\sum_i s_i)^2]` over :math:`(w, c, V, d)` with
     :math:`|w_i|, |c|, |V| \le` ``param_bound`` (``d`` free), the expectation taken exactly over i.i.d.
     sites of ``law``.
 
@@ -411,10 +415,11 @@ def best_tied_hidden_fit(alpha: float = 0.5, b: int = 2, law: str = "gaussian", 
 
 def tied_hidden_leading_coefficient(depth: int = 2) -> tuple:
     r"""The tied-hidden quadratic network of any depth is :math:`f = g(u)`, :math:`u = w\cdot s`, with
-    :math:`g` a polynomial of degree :math:`2^D`. Returns ``(degree, leading coefficient)``, factored
-    (eq. 3.11b). The mean condition for all laws needs every even coefficient :math:`g_{2j}\sum_i w_i^{2j}`
-    to vanish, the leading one first; it factors into :math:`\alpha`, :math:`V` and the :math:`A_k`, so
-    the network must collapse to a shallower one, down to depth 1 (:func:`cannot_represent`)."""
+    :math:`g` a polynomial of degree :math:`2^D`. Returns ``(degree, leading coefficient)``, factored (the
+    deeper tied networks of Chapter 3). The mean condition for all laws needs every even coefficient
+    :math:`g_{2j}\sum_i w_i^{2j}` to vanish, the leading one first; it factors into :math:`\alpha`, :math:`V`
+    and the :math:`A_k`, so the network must collapse to a shallower one, down to depth 1
+    (:func:`cannot_represent`)."""
     block = tied_hidden_map(1, depth)
     u = block.inputs[0]
     P = block.params

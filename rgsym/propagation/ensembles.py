@@ -1,10 +1,11 @@
 r"""Trained ensembles of Chapter 2: per-member predictions and their Monte Carlo references (Chapter 3).
 
 For every member of an ensemble (whatever its activation): the output cumulants for i.i.d. sites of a
-base law (:func:`predict_cumulants`: exact propagation, eq. 3.4, where the activation is a polynomial
-and the law has the cumulants needed, the moment-matched rule, eq. 3.7, otherwise), the Gaussian
-truncation (:func:`gaussian_truncation`, eq. 3.5), the learned flow (:func:`predict_flow`, eq. 3.8),
-the eigenvalues of the flow at the Gaussian point (:func:`learned_eigenvalues`, eq. 3.2), and the
+base law (:func:`predict_cumulants`: exact propagation, eq. 3.4 (``eq-c3-leonov``), where the
+activation is a polynomial and the law has the cumulants needed, the moment-matched rule, eq. 3.7
+(``eq-c3-gauss``), otherwise), the Gaussian truncation (:func:`gaussian_truncation`, eq. 3.5,
+``eq-c3-mehler``), the learned flow (:func:`predict_flow`, eq. 3.11, ``eq-c3-closure``), the eigenvalues
+of the flow at the Gaussian point (:func:`learned_eigenvalues`, eq. 3.2, ``eq-c3-flow``), and the
 Monte Carlo k-statistics they are checked against (:func:`measure_cumulants`, :func:`measure_flow`).
 """
 from __future__ import annotations
@@ -72,7 +73,8 @@ def existing_order(degree: int, law, order: int) -> int:
 
 
 def predict_cumulants(model, law, order: int = 4, *, nodes: int = 10, missing: str = "raise") -> MemberPrediction:
-    r"""Output cumulants of every member of a trained ensemble for i.i.d. sites of ``law`` (eq. 3.4/3.7).
+    r"""Output cumulants of every member of a trained ensemble for i.i.d. sites of ``law`` (eq. 3.4/3.7,
+    ``eq-c3-leonov``/``eq-c3-gauss``).
 
     Polynomial activations are propagated exactly (error 0); every other activation through the
     ``nodes``-point moment-matched rule (fewer nodes where the law's cumulants run out, e.g. Student-t),
@@ -122,8 +124,8 @@ def predict_cumulants(model, law, order: int = 4, *, nodes: int = 10, missing: s
 
 
 def gaussian_truncation(model, law, *, hermite_order: int = 9) -> torch.Tensor:
-    r"""Fischer et al.'s Gaussian truncation (eq. 3.5) for every member and i.i.d. sites of ``law``:
-    ``(E, 2)`` predicted :math:`(\kappa'_1, \kappa'_2)` (it predicts :math:`\kappa'_{n\ge3} = 0`)."""
+    r"""Fischer et al.'s Gaussian truncation (eq. 3.5, ``eq-c3-mehler``) for every member and i.i.d.
+    sites of ``law``: ``(E, 2)`` predicted :math:`(\kappa'_1, \kappa'_2)` (it predicts :math:`\kappa'_{n\ge3} = 0`)."""
     law = get_law(law)
     b = as_networks(model)[0][1].b
     return propagate(model, law_inputs(law, b, 2), 2, "gaussian", hermite_order=hermite_order).kappa
@@ -212,8 +214,8 @@ def measure_flow(model, law, steps: int, n_lattices: int = 1024, *, seed: int = 
 
 def learned_eigenvalues(model, b: int | None = None, *, state: int = 4, nodes: int = 6) -> torch.Tensor:
     r"""Eigenvalues of the learned map's cumulant flow linearised at the Gaussian point
-    :math:`(0, 1, 0, \dots)` (eq. 3.2), sorted by modulus, ``(E, state)`` complex; the exact map has
-    :math:`b^{1-n/2}`, :math:`n = 1..`\ ``state``. Non-polynomial members use the ``nodes``-point rule
+    :math:`(0, 1, 0, \dots)` (eq. 3.2, ``eq-c3-flow``), sorted by modulus, ``(E, state)`` complex; the
+    exact map has :math:`b^{1-n/2}`, :math:`n = 1..`\ ``state``. Non-polynomial members use the ``nodes``-point rule
     (state padded to :math:`2m-1`, then the leading ``state`` x ``state`` block is used)."""
     E = getattr(model, "n_members", None) or as_networks(model)[0][1].n_members
     out = torch.zeros(E, state, dtype=torch.complex128)

@@ -1,4 +1,5 @@
-r"""The error floor of a tied-hidden quadratic network of bounded weights (Chapter 3, eqs. 3.15-3.17).
+r"""The error floor of a tied-hidden quadratic network of bounded weights (Chapter 3, eqs. 3.12-3.14,
+``eq-c3-floor``, ``eq-c3-normfloor``, ``eq-c3-k3floor``).
 
 A one-hidden-layer ``tied-hidden`` network with :math:`\phi(z) = z + \alpha z^2` is a function of one
 projection: :math:`f(s) = V[(u + c) + \alpha(u + c)^2] + d`, :math:`u = w\cdot s = |w|\,z`,
@@ -8,16 +9,18 @@ and :math:`Q = \alpha V|w|^2` (quadratic part),
 
 .. math:: G_1 = E(f - T)^2 = L^2 - 2L\rho + 1 + Q^2\,(2 + \kappa_4\textstyle\sum_i\hat w_i^4)
           \;\ge\; (L-1)^2 + v_{\min}\, r^2 L^4 ,\qquad r = \frac{Q}{L^2} = \frac{\alpha}{V(1+2\alpha c)^2},
-   \tag{3.15}
+   \tag{3.12}
 
-(:math:`\rho = \hat w\cdot\mathbf 1/\sqrt b\le 1`, :math:`v_{\min} = 2 + \min(\kappa_4, \kappa_4/b)`), whatever
-:math:`|w|`: :func:`g1_floor` minimises the right side over :math:`L`. The ratio :math:`r` is fixed by the
-bias and the summed output weight alone, and a weight norm bounds it from below (eq. 3.16,
-:func:`r_lower_bound`): with :math:`\|\theta\|` the Euclidean norm of all weights and biases of the plain
-layers (hidden width :math:`H`), :math:`|V| \le \sqrt H\|\theta\|` and :math:`|c| \le \|\theta\|/\sqrt H`, so
+(Chapter 3, eq. 3.12, ``eq-c3-floor``; :math:`\rho = \hat w\cdot\mathbf 1/\sqrt b\le 1`,
+:math:`v_{\min} = 2 + \min(\kappa_4, \kappa_4/b)`), whatever :math:`|w|`: :func:`g1_floor` minimises the right
+side over :math:`L`. The ratio :math:`r` is fixed by the bias and the summed output weight alone, and a weight
+norm bounds it from below (eq. 3.13, ``eq-c3-normfloor``, :func:`r_lower_bound`): with :math:`\|\theta\|` the
+Euclidean norm of all weights and biases of the plain layers (hidden width :math:`H`),
+:math:`|V| \le \sqrt H\|\theta\|` and :math:`|c| \le \|\theta\|/\sqrt H`, so
 :math:`|r| \ge |\alpha| / (\sqrt H\|\theta\|(1 + 2|\alpha|\|\theta\|/\sqrt H)^2)`. One step on Gaussian sites
-injects :math:`\kappa'_3 = 6L^2Q + 8Q^3`, so :math:`|\kappa'_3| \ge 6|r|(1-\sqrt{G_1})^4` (eq. 3.17,
-:func:`kappa3_floor`). :mod:`rgsym.propagation.manifold` checks (3.15) and (3.17) in sympy.
+injects :math:`\kappa'_3 = 6L^2Q + 8Q^3`, so :math:`|\kappa'_3| \ge 6|r|(1-\sqrt{G_1})^4` (eq. 3.14,
+``eq-c3-k3floor``, :func:`kappa3_floor`). :mod:`rgsym.propagation.manifold` checks the identities behind
+(3.12) and (3.14) in sympy.
 """
 from __future__ import annotations
 
@@ -78,8 +81,9 @@ def v_min(kappa4: float, b: int) -> float:
 
 
 def g1_floor(r, vmin: float = 2.0) -> np.ndarray:
-    r"""Eq. (3.15): :math:`\min_L\,(L-1)^2 + v_{\min} r^2 L^4` for each ``r`` (array): the real root of the
-    cubic :math:`2(L-1) + 4v_{\min}r^2L^3 = 0` in :math:`(0, 1]`. Zero at :math:`r = 0` (a linear net)."""
+    r"""Eq. (3.12) (``eq-c3-floor``): :math:`\min_L\,(L-1)^2 + v_{\min} r^2 L^4` for each ``r`` (array): the
+    real root of the cubic :math:`2(L-1) + 4v_{\min}r^2L^3 = 0` in :math:`(0, 1]`. Zero at :math:`r = 0` (a
+    linear net)."""
     r = np.abs(np.asarray(r, dtype=float))
     out = np.zeros_like(r)
     for i, x in np.ndenumerate(r):
@@ -95,8 +99,8 @@ def g1_floor(r, vmin: float = 2.0) -> np.ndarray:
 
 
 def r_lower_bound(norm, H: int, alpha: float) -> np.ndarray:
-    r"""Eq. (3.16): the smallest :math:`|r|` a tied-hidden layer of width ``H`` with weight norm ``norm`` can
-    have, :math:`|\alpha| / (\sqrt H\|\theta\|(1 + 2|\alpha|\|\theta\|/\sqrt H)^2)`."""
+    r"""Eq. (3.13) (``eq-c3-normfloor``): the smallest :math:`|r|` a tied-hidden layer of width ``H``
+    with weight norm ``norm`` can have, :math:`|\alpha| / (\sqrt H\|\theta\|(1 + 2|\alpha|\|\theta\|/\sqrt H)^2)`."""
     n = np.asarray(norm, dtype=float)
     sH = math.sqrt(as_int("H", H, 1))
     a = abs(float(alpha))
@@ -110,7 +114,8 @@ def norm_floor(norm, H: int, alpha: float, vmin: float = 2.0) -> np.ndarray:
 
 
 def kappa3_floor(r, g1) -> np.ndarray:
-    r"""Eq. (3.17): :math:`|\kappa'_3| \ge 6|r|(1 - \sqrt{G_1})^4` after one step on Gaussian sites, for a net
-    with ratio ``r`` and error ``g1`` (:math:`G_1 \ge (L-1)^2` gives :math:`L \ge 1 - \sqrt{G_1}`)."""
+    r"""Eq. (3.14) (``eq-c3-k3floor``): :math:`|\kappa'_3| \ge 6|r|(1 - \sqrt{G_1})^4` after one step on
+    Gaussian sites, for a net with ratio ``r`` and error ``g1`` (:math:`G_1 \ge (L-1)^2` gives
+    :math:`L \ge 1 - \sqrt{G_1}`)."""
     r, g1 = np.abs(np.asarray(r, dtype=float)), np.asarray(g1, dtype=float)
     return 6 * r * np.clip(1 - np.sqrt(np.clip(g1, 0, None)), 0, None) ** 4

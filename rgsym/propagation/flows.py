@@ -1,4 +1,4 @@
-r"""The learned map's flow in cumulant space (eq. 3.2) and its fixed points (Chapter 3).
+r"""The learned map's flow in cumulant space (eq. 3.2, ``eq-c3-flow``) and its fixed points (Chapter 3).
 
 The blocks of a lattice are disjoint, so after one learned step the new sites are again i.i.d. and the
 learned map closes on the single-site cumulants, :math:`(\kappa'_1, \kappa'_2, \dots) =
@@ -8,7 +8,7 @@ the order-:math:`K` closure (input cumulants above the closure order set to zero
 :func:`flow_fixed_point` solves :math:`\kappa^* = F(\kappa^*)`. The exact map's flow (eq. 1.4,
 :math:`\kappa_n(l) = b^{l(1-n/2)}\kappa_n`) is :func:`exact_flow`, a view of Chapter 1's
 :func:`exact_cumulant_flow`. For many steps of strongly nonlinear maps use
-:func:`rgsym.propagation.quadrature.quadrature_flow` (eq. 3.8).
+:func:`rgsym.propagation.quadrature.quadrature_flow` (eq. 3.11, ``eq-c3-closure``).
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ _ORDER_KW = ("hermite_order", "max_degree", "nodes", "activation", "antisymmetri
 
 def cumulant_map(model, kappa: torch.Tensor, method: str = "exact", *, closure: int | None = None,
                  **kw) -> torch.Tensor:
-    r"""One step of the learned RG map in cumulant space (eq. 3.2):
+    r"""One step of the learned RG map in cumulant space (eq. 3.2, ``eq-c3-flow``):
     :math:`\kappa\mapsto\kappa' = F(\kappa)`, ``kappa`` ``(E, K)`` or ``(K,)`` the cumulants
     :math:`\kappa_1..\kappa_K` of i.i.d. inputs, returns ``(E, K)``.
 

@@ -1,16 +1,16 @@
-r"""Hermite expansions of an activation around a Gaussian: the ``gaussian`` (eq. 3.5) and ``hermite``
-(eq. 3.6) methods of :func:`rgsym.propagation.propagate`.
+r"""Hermite expansions of an activation around a Gaussian: the ``gaussian`` (eq. 3.5, ``eq-c3-mehler``)
+and ``hermite`` (eq. 3.6, ``eq-c3-hermite``) methods of :func:`rgsym.propagation.propagate`.
 
 For a unit with pre-activation mean :math:`\mu` and standard deviation :math:`\sigma`,
 :math:`\phi(\mu+\sigma x) = \sum_k a_k{\rm He}_k(x)` with :math:`a_k = E[\phi\,{\rm He}_k]/k!`,
 :math:`x\sim N(0,1)` (:func:`hermite_coefficients`, by Gauss-Hermite quadrature).
 
-* ``"gaussian"`` (Fischer et al.'s second-order truncation, eq. 3.5): only mean and covariance are
-  carried; :math:`{\rm Cov}(\phi(z_i),\phi(z_j)) = \sum_{k\ge1} k!\,a_k^{(i)}a_k^{(j)}\rho_{ij}^k`
+* ``"gaussian"`` (Fischer et al.'s second-order truncation, eq. 3.5, ``eq-c3-mehler``): only mean and
+  covariance are carried; :math:`{\rm Cov}(\phi(z_i),\phi(z_j)) = \sum_{k\ge1} k!\,a_k^{(i)}a_k^{(j)}\rho_{ij}^k`
   (Mehler's formula, :func:`gaussian_activation`), with the truncation bound
   :math:`|\rho_{ij}|^{K+1}\sqrt{R_iR_j}`.
-* ``"hermite"`` (eq. 3.6): every unit's activation is replaced by its degree-:math:`K` expansion around
-  the exact mean and standard deviation of its pre-activation, written as a polynomial in the block
+* ``"hermite"`` (eq. 3.6, ``eq-c3-hermite``): every unit's activation is replaced by its degree-:math:`K`
+  expansion around the exact mean and standard deviation of its pre-activation, written as a polynomial in the block
   inputs (:func:`_hermite_poly`), and the network is then propagated exactly.
 """
 from __future__ import annotations
@@ -48,7 +48,8 @@ def _hermite_values(n: int, K: int):
 
 def hermite_coefficients(activation, mean: torch.Tensor, std: torch.Tensor, order: int, nodes: int = GH_NODES):
     r"""Hermite coefficients of :math:`x\mapsto\phi(\mu + \sigma x)` under :math:`x\sim N(0,1)`:
-    :math:`\phi(\mu+\sigma x) = \sum_k a_k{\rm He}_k(x)`, :math:`a_k = E[\phi\,{\rm He}_k]/k!` (eq. 3.6).
+    :math:`\phi(\mu+\sigma x) = \sum_k a_k{\rm He}_k(x)`, :math:`a_k = E[\phi\,{\rm He}_k]/k!` (eq. 3.6,
+    ``eq-c3-hermite``).
 
     ``mean``, ``std`` of any shape ``S``; returns ``(a, var)``: ``a`` ``S + (order+1,)`` and the exact
     Gaussian variance :math:`{\rm Var}\,\phi(\mu+\sigma x)` ``S`` (``nodes``-point Gauss-Hermite
@@ -65,7 +66,8 @@ def hermite_coefficients(activation, mean: torch.Tensor, std: torch.Tensor, orde
 
 
 def _hermite_poly(z, dz, act, K, b, moments):
-    """Degree-K Hermite expansion of ``act`` around each unit's exact mean/std (eq. 3.6)."""
+    """Degree-K Hermite expansion of ``act`` around each unit's exact mean/std (eq. 3.6,
+    ``eq-c3-hermite``)."""
     mean = poly_expect(z, dz, moments)
     zc = z.clone()
     zc[..., 0] = zc[..., 0] - mean
@@ -92,7 +94,7 @@ def _hermite_poly(z, dz, act, K, b, moments):
 def gaussian_activation(activation, mean: torch.Tensor, cov: torch.Tensor, hermite_order: int | None = None,
                         nodes: int = GH_NODES):
     r"""Mean and covariance of :math:`\phi(z)` for jointly Gaussian :math:`z\sim N(\mu,\Sigma)`
-    (eq. 3.5, Mehler's formula), ``mean`` ``(E, H)``, ``cov`` ``(E, H, H)``.
+    (eq. 3.5, ``eq-c3-mehler``, Mehler's formula), ``mean`` ``(E, H)``, ``cov`` ``(E, H, H)``.
 
     Polynomial :math:`\phi` of degree :math:`p`: exact (the series ends at :math:`k=p`). Otherwise the
     series is cut at ``hermite_order`` :math:`K` and the diagonal is the exact Gaussian variance.

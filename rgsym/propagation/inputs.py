@@ -3,7 +3,8 @@ r"""The input law of a block: joint cumulants of its ``b`` inputs (Chapter 3).
 Notation: :math:`\kappa_n` the order-:math:`n` cumulant of one input site (i.i.d. inputs) or
 :math:`\kappa^{(n)}_{i_1\dots i_n}` the joint cumulant tensor (general inputs). An
 :class:`InputCumulants` holds either, up to an order :math:`M`, and supplies the raw joint moments
-:math:`E[\delta^\alpha]` of the centred inputs that the polynomial methods (eqs. 3.4, 3.6) need.
+:math:`E[\delta^\alpha]` of the centred inputs that the polynomial methods (eqs. 3.4, 3.6,
+``eq-c3-leonov``, ``eq-c3-hermite``) need.
 Build one with :func:`iid_inputs` (cumulants of one site), :func:`law_inputs` (a base law of
 Chapter 1) or :func:`tensor_inputs` (joint cumulant tensors).
 """

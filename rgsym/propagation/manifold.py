@@ -1,4 +1,5 @@
-r"""The impossibility on the physical manifold and the floor formulas, in sympy (Chapter 3, eqs. 3.11c, 3.15, 3.17).
+r"""The impossibility on the physical manifold and the floor formulas, in sympy (Chapter 3,
+eqs. 3.12 and 3.14, ``eq-c3-floor`` and ``eq-c3-k3floor``).
 
 The flow of Chapter 1 lives on :math:`\kappa_1 = 0`, :math:`\kappa_2 = 1`; :func:`rgsym.propagation.analytic.cannot_represent`
 needs exactness for every :math:`\kappa_2` (its key equation is the :math:`\kappa_2` coefficient of the mean).
@@ -6,8 +7,9 @@ needs exactness for every :math:`\kappa_2` (its key equation is the :math:`\kapp
 fixed and the higher cumulants free (every unit-variance law), :math:`\kappa'_n = b^{1-n/2}\kappa_n` must hold
 as a polynomial identity in :math:`\kappa_3, \kappa_4, \dots`; the :math:`\kappa_4` coefficient of
 :math:`\kappa'_2` is :math:`\alpha^2V^2\sum_i w_i^4`, which forces :math:`V = 0` or :math:`w = 0`, i.e. a constant
-network, whose :math:`\kappa'_2 = 0 \ne 1`. :func:`floor_identities` derives the error (3.15) and the injected
-skewness (3.17) of :mod:`rgsym.propagation.floors` from the network itself.
+network, whose :math:`\kappa'_2 = 0 \ne 1`. :func:`floor_identities` derives the error behind eq. 3.12
+(``eq-c3-floor``) and the injected skewness behind eq. 3.14 (``eq-c3-k3floor``) of
+:mod:`rgsym.propagation.floors` from the network itself.
 """
 from __future__ import annotations
 
@@ -42,7 +44,8 @@ def manifold_conditions(b: int = 2, order: int = 2) -> dict:
 
 
 def floor_identities(b: int = 2) -> dict:
-    r"""Eq. (3.15) and (3.17) derived from the network: ``variance_ok`` checks, in the raw parameters,
+    r"""Eqs. (3.12) and (3.14) (``eq-c3-floor``, ``eq-c3-k3floor``) derived from the network:
+    ``variance_ok`` checks, in the raw parameters,
     :math:`(V(1+2\alpha c))^2|w|^2 - 2V(1+2\alpha c)\sum_i w_i/\sqrt b + 1 + \alpha^2V^2(2|w|^4 + \kappa_4\sum_i w_i^4)`
     on sites with :math:`\kappa_1 = \kappa_3 = 0`, :math:`\kappa_2 = 1`; ``kappa3_ok`` checks
     :math:`\kappa'_3 = 6L^2Q + 8Q^3` on Gaussian sites."""

@@ -5,17 +5,17 @@ Phys. Rev. Research 4, 043143 (2022): a network maps the cumulants of its input 
 cumulants of its output, :math:`\kappa_n\mapsto\kappa'_n` (:math:`\kappa'_n` the order-:math:`n`
 cumulant of :math:`s' = f(s)`). Activations mix orders; the ways of handling them (:data:`METHODS`):
 
-``"exact"`` (polynomial :math:`\phi`, eq. 3.4)
+``"exact"`` (polynomial :math:`\phi`, eq. 3.4, ``eq-c3-leonov``)
     Every unit is a polynomial in the ``b`` centred block inputs (:mod:`.polynomials`; a low-rank
     representation of all of a layer's cumulant tensors at once, whatever its width) and the output
     cumulants are read from the moments of powers of the output polynomial
     (:func:`output_cumulants`). Output order :math:`n` of a network of total degree :math:`D` needs
     input cumulants up to :math:`Dn` (:func:`required_input_order`).
-``"gaussian"`` (eq. 3.5) and ``"hermite"`` (eq. 3.6)
+``"gaussian"`` (eq. 3.5, ``eq-c3-mehler``) and ``"hermite"`` (eq. 3.6, ``eq-c3-hermite``)
     Fischer et al.'s Gaussian truncation, and the Hermite expansion of the activation around each
     unit's Gaussian (:mod:`.hermite`); ``max_degree`` caps the degree by least-squares projection
-    (eq. 3.6b, :func:`rgsym.propagation.polynomials.project_degree`).
-``"quadrature"`` (eq. 3.7)
+    (:func:`rgsym.propagation.polynomials.project_degree`).
+``"quadrature"`` (eq. 3.7, ``eq-c3-gauss``)
     The input law replaced by its moment-matched Gauss rule (:mod:`.quadrature`).
 
 Everything works on whole ensembles (a leading member axis ``E``) in float64 and is differentiable in
@@ -150,7 +150,7 @@ def propagate(model, inputs: InputCumulants, order: int = 4, method: str = "exac
 
     * ``hermite``: ``hermite_order`` :math:`K` of the activation's expansion and ``max_degree``
       :math:`P`: a unit whose polynomial in the inputs would exceed degree :math:`P` is replaced by
-      its least-squares projection onto degree :math:`\le P` under the input law (eq. 3.6b).
+      its least-squares projection onto degree :math:`\le P` under the input law.
     * ``quadrature``: ``nodes`` :math:`m` per input of the moment-matched Gauss rule (needs input
       cumulants up to :math:`2m-1`; i.i.d. inputs).
     * ``estimate_error=True``: ``error`` holds the change of the result with the truncation order

@@ -1,4 +1,5 @@
-r"""The Leonov-Shiryaev expansion: joint cumulants of products over connected set partitions (eq. 3.4).
+r"""The Leonov-Shiryaev expansion: joint cumulants of products over connected set partitions (eq. 3.4,
+``eq-c3-leonov``).
 
 For a polynomial activation :math:`y = \sum_p c_p z^p`,
 

@@ -1,13 +1,13 @@
 r"""Multivariate polynomials in the ``b`` centred block inputs :math:`\delta = s - \kappa_1` (Chapter 3).
 
-The ``exact`` and ``hermite`` methods (eqs. 3.4, 3.6) write every unit of a network as a polynomial
-in the :math:`b` inputs of its block. A polynomial of total degree :math:`\le D` in :math:`b`
-variables is a vector of coefficients over the monomials :math:`\delta^\alpha`,
-:math:`|\alpha|\le D`, in *graded* order (all of degree 0, then degree 1, ...): the basis of
-degree :math:`D` is a prefix of the basis of every higher degree, so polynomials of different degree
-share indices. Here: the basis (:func:`monomial_basis`), products (:func:`poly_mul`), expectations
-from the raw input moments (:func:`poly_expect`) and the least-squares projection onto a lower
-degree under the input law (:func:`project_degree`, eq. 3.6b).
+The ``exact`` and ``hermite`` methods (eqs. 3.4, 3.6, ``eq-c3-leonov``, ``eq-c3-hermite``) write every unit of
+a network as a polynomial in the :math:`b` inputs of its block. A polynomial of total degree :math:`\le D` in
+:math:`b` variables is a vector of coefficients over the monomials :math:`\delta^\alpha`,
+:math:`|\alpha|\le D`, in *graded* order (all of degree 0, then degree 1, ...): the basis of degree :math:`D`
+is a prefix of the basis of every higher degree, so polynomials of different degree share indices. Here: the
+basis (:func:`monomial_basis`), products (:func:`poly_mul`), expectations from the raw input moments
+(:func:`poly_expect`) and the least-squares projection onto a lower degree under the input law
+(:func:`project_degree`, a degree cap on the ``hermite`` route of eq. 3.6, ``eq-c3-hermite``).
 """
 from __future__ import annotations
 
@@ -119,7 +119,8 @@ def _sum_index(b: int, d1: int, d2: int) -> torch.Tensor:
 
 def project_degree(y: torch.Tensor, dy: int, P: int, b: int, moments: torch.Tensor, rcond: float = 1e-12):
     r"""Least-squares projection of polynomials ``y`` ``(E, U, n_monomials(b, dy))`` onto total degree
-    ``<= P`` under the input law (eq. 3.6b): :math:`\hat y = \arg\min_{\deg q\le P} E[(y-q)^2]`,
+    ``<= P`` under the input law (the degree cap of the ``hermite`` route, eq. 3.6,
+    ``eq-c3-hermite``): :math:`\hat y = \arg\min_{\deg q\le P} E[(y-q)^2]`,
     from the normal equations :math:`G\hat y = r`, :math:`G_{\alpha\beta}=E[\delta^{\alpha+\beta}]`,
     :math:`r_\alpha = E[\delta^\alpha y]`, solved by a diagonally scaled pseudo-inverse (degenerate
     laws such as :math:`\pm1` spins have singular :math:`G`). ``moments`` ``(E', >= n_monomials(b, P + dy))``."""

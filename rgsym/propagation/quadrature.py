@@ -1,4 +1,5 @@
-r"""Moment-matched Gauss quadrature: the ``quadrature`` method (eq. 3.7) and the flow closure (eq. 3.8).
+r"""Moment-matched Gauss quadrature: the ``quadrature`` method (eq. 3.7,
+``eq-c3-gauss``) and the flow closure (eq. 3.11, ``eq-c3-closure``).
 
 The law of one site is replaced by the discrete law on :math:`m` atoms that shares its first
 :math:`2m-1` cumulants, its Gauss rule (:func:`gauss_rule`; Gauss-Hermite nodes for Gaussian sites),
@@ -9,7 +10,7 @@ exact for networks of degree :math:`d` per site once :math:`2m-1\ge dn`. Needs i
 
 :func:`quadrature_flow` iterates the learned map in cumulant space carrying every level as its
 :math:`m`-atom Gauss rule (:func:`discrete_gauss_rule` compresses the :math:`m^b` atoms back to
-:math:`m`), so every state stays a genuine probability law (eq. 3.8).
+:math:`m`), so every state stays a genuine probability law (eq. 3.11, ``eq-c3-closure``).
 """
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ accuracy well before this)."""
 
 
 def gauss_rule(kappa, nodes: int, tol: float = 1e-10):
-    r"""The ``nodes``-point Gauss rule of a one-dimensional law given by its cumulants (eq. 3.7).
+    r"""The ``nodes``-point Gauss rule of a one-dimensional law given by its cumulants (eq. 3.7,
+    ``eq-c3-gauss``).
 
     ``kappa`` ``(E, M)`` (or ``(M,)``), :math:`M\ge 2m-1`. The law is standardised, its modified moments
     :math:`\nu_k = E[{\rm He}_k(x)]`, :math:`k < 2m`, feed the modified Chebyshev algorithm (Gautschi)
@@ -129,7 +131,8 @@ def law_nodes(law, nodes: int) -> int:
 
 
 def _propagate_quadrature(net: Network, inputs: InputCumulants, order: int, m: int):
-    r"""Eq. (3.7): output cumulants from the product Gauss rule of the i.i.d. inputs (:math:`m^b` points)."""
+    r"""Eq. (3.7) (``eq-c3-gauss``): output cumulants from the product Gauss rule of the i.i.d. inputs
+    (:math:`m^b` points)."""
     E, b = net.n_members, net.b
     x, w = gauss_rule(inputs.iid[:, :rule_order(m)], m)
     pts, wt = product_rule(x.expand(E, -1), w.expand(E, -1), b)
@@ -174,7 +177,8 @@ def discrete_gauss_rule(y: torch.Tensor, v: torch.Tensor, nodes: int, tol: float
 
 def quadrature_flow(model, law, steps: int, *, nodes: int = 10, order: int = 4, activation=None,
                     antisymmetrised: bool | None = None):
-    r"""The learned flow in cumulant space with the moment-matched closure (eq. 3.8), for any activation.
+    r"""The learned flow in cumulant space with the moment-matched closure (eq. 3.11, ``eq-c3-closure``), for any
+    activation.
 
     The law of a site is held as its :math:`m`-atom Gauss rule (:func:`gauss_rule` for the base law).
     One learned step maps :math:`b` independent sites to the discrete law of :math:`f` on the

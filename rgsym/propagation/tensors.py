@@ -1,12 +1,13 @@
 r"""The dense tensor picture of Fischer et al.: joint cumulant tensors through affine layers and
-polynomial activations (eqs. 3.3-3.4; Chapter 5's order-:math:`K` closure, eq. P3).
+polynomial activations (eqs. 3.3-3.4, ``eq-c3-affine`` and ``eq-c3-leonov``; Chapter 5's order-:math:`K`
+closure, eq. P3).
 
 ``kappas[n-1]`` is the order-:math:`n` joint cumulant tensor :math:`\kappa^{(n)}` of a layer's units,
 ``(E, d, ..., d)`` with :math:`n` axes of size :math:`d`. An affine layer contracts every index with
-:math:`W` (:func:`affine_cumulants`, eq. 3.3); a polynomial activation mixes orders by the
-Leonov-Shiryaev expansion (:func:`rgsym.propagation.partitions.activation_terms`), exactly
-(:func:`polynomial_activation_cumulants`, eq. 3.4) or with every cumulant above order :math:`K`
-dropped (:func:`truncated_activation_cumulants`, eq. P3). Cost grows like :math:`d^n`: this is for
+:math:`W` (:func:`affine_cumulants`, eq. 3.3, ``eq-c3-affine``); a polynomial activation mixes orders by
+the Leonov-Shiryaev expansion (:func:`rgsym.propagation.partitions.activation_terms`), exactly
+(:func:`polynomial_activation_cumulants`, eq. 3.4, ``eq-c3-leonov``) or with every cumulant above order
+:math:`K` dropped (:func:`truncated_activation_cumulants`, eq. P3). Cost grows like :math:`d^n`: this is for
 narrow layers; :func:`rgsym.propagation.propagate` handles wide networks.
 """
 from __future__ import annotations
@@ -24,7 +25,8 @@ MAX_PARTITION_ATOMS = 10
 
 
 def affine_cumulants(kappas: Sequence[torch.Tensor], W: torch.Tensor, c: torch.Tensor | None = None):
-    r"""Eq. (3.3): joint cumulant tensors of :math:`z = Ws + c` from those of :math:`s`.
+    r"""Eq. (3.3) (``eq-c3-affine``): joint cumulant tensors of :math:`z = Ws + c` from those of
+    :math:`s`.
 
     ``kappas[n-1]``: ``(E, d, ..., d)`` (``n`` axes of size ``d``), ``W`` ``(E, o, d)``, ``c`` ``(E, o)``.
     Order ``n`` is contracted with ``W`` on each of its ``n`` indices; the bias shifts the mean only."""
@@ -72,8 +74,9 @@ def _activation_tensors(kappas, coeffs, order: int, closure: int | None):
 
 
 def polynomial_activation_cumulants(kappas: Sequence[torch.Tensor], coeffs: Sequence[float], order: int):
-    r"""Eq. (3.4) on dense tensors: joint cumulant tensors of :math:`y_i = \sum_p c_p z_i^p` up to
-    ``order`` from those of :math:`z` (``kappas[n-1]`` ``(E, d, ..., d)``), exactly.
+    r"""Eq. (3.4) (``eq-c3-leonov``) on dense tensors: joint cumulant tensors of
+    :math:`y_i = \sum_p c_p z_i^p` up to ``order`` from those of :math:`z` (``kappas[n-1]``
+    ``(E, d, ..., d)``), exactly.
 
     Output order :math:`n` needs input orders up to :math:`pn` (a ``ValueError`` otherwise). The
     combinatorics come from :func:`rgsym.propagation.partitions.partition_terms`; cost grows like
