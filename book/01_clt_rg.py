@@ -417,7 +417,7 @@ print(f"{fit['n_fits']} exponent fits; {zero['count']} estimates of vanishing cu
 # **Verdict on the reference map (C1ref): {glue:text}`c1ref_word`.** The margin is
 # {glue:text}`c1ref_margin:.2f` (in units of the bootstrap error); the worst $|z|$ has the
 # {glue:text}`boot_level_pct`% bootstrap interval [{glue:text}`c1ref_lo:.2f`, {glue:text}`c1ref_hi:.2f`];
-# the verdict is {glue:text}`c1ref_sensitivity`.
+# its sensitivity to the thresholds: {glue:text}`c1ref_sensitivity`.
 #
 # The {glue:text}`zero_count` estimates whose exact value is
 # zero (the mean of every law at every step, and the odd cumulants of the symmetric laws) have a
@@ -527,8 +527,9 @@ display(ch1.eigenvalue_table(lam4).round(4))
 # $s\to-s$, and its whole effect on a law is summarised by one number per cumulant,
 # $\lambda_n=b^{1-n/2}$. A network $f_\theta$ trained to imitate one step can therefore be judged
 # beyond its mean squared error: iterated, it must keep the variance marginal, kill skewness at
-# $b^{-1/2}$ and kurtosis at $b^{-1}$ per step, and do so for base laws it never saw. We follow the
-# paper's reported choice of training laws, the Gaussian and the uniform (`rgsym.clt.TRAIN_LAWS`); the
+# $b^{-1/2}$ and kurtosis at $b^{-1}$ per step, and do so for base laws it never saw. We train on the
+# Gaussian and the uniform laws, the paper's choice according to third-party reading notes (not verified
+# against the paper; our choice) (`rgsym.clt.TRAIN_LAWS`); the
 # other laws of this chapter are held out for testing. The next chapters train MLPs and GNNs on this
 # task and use the tools built here (the block map, the exact cumulant flow and the k-statistics) to
 # measure how far their learned flows stray.

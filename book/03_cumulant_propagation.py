@@ -853,7 +853,7 @@ _ = glue("tanh_k4L_hi", float(tanh_u["k4_L"].quantile(0.9)) if len(tanh_u) else 
 # floor {eq}`eq-c3-floor` of their own weights (exact $G_1$ by the Gauss rule; the measured $G_1$ of Chapter 2 is
 # {glue:text}`mc_ratio_med:.3f` times it in the median), and they sit $10^{x}$ above it with a median
 # $x$ of {glue:text}`gap_med:.2f` and at most {glue:text}`gap_max:.2f` decades. The norm floor {eq}`eq-c3-normfloor`
-# lies below the trained networks: it is their bias and summed output weight, not their norm, that sets
+# lies below the one-layer networks (it does not apply to deeper ones): it is their bias and summed output weight, not their norm, that sets
 # how close they get. The one-step skewness respects {eq}`eq-c3-k3floor` for all {glue:text}`n_k3` Gaussian-task
 # networks: {glue:text}`k3_ok`. Drift (right panel of {numref}`fig-c3-floor`, and the table; a flow that blew up past `FLOW_BLOWUP` is left
 # out and counted in the table's `n_blown_up`): the tied/free ratio of the median
@@ -889,7 +889,9 @@ print(f"chapter computations took {time.perf_counter() - t_start:.0f} s")
 # %% [markdown]
 # The preconditions {glue:text}`c3_pre`. The trained tied-hidden networks fail in the way the algebra
 # predicts for: {glue:text}`c3_holding`; not for: {glue:text}`c3_failing` (table above, each with its
-# margin, interval and sensitivity). Claim C3, that they do so for every activation, is therefore
+# margin, interval and sensitivity). The book's test asks this of **every** activation, which is
+# stronger than the paper's "certain constrained MLPs"; the analytic impossibility itself is among the
+# preconditions above. Claim C3 in that strong form is therefore
 # **{glue:text}`c3`** by this book's runs: margin {glue:text}`c3_margin:.2f` decades, 90 % interval
 # [{glue:text}`c3_lo:.2f`, {glue:text}`c3_hi:.2f`], {glue:text}`c3_sens`. Recorded with the verdict:
 # {glue:text}`c3_notes`.

@@ -321,13 +321,13 @@ glue("verdict_C5", v.record())
 # restoration with weight decay, beyond the controls, **{glue:text}`part_restores`**; breaking timed with the
 # loss drop beyond chance **{glue:text}`part_timing`**; over-constrained networks stall somewhere
 # **{glue:text}`part_stalls`**. Claim C5 is **{glue:text}`c5_verdict`**: margin {glue:text}`c5_margin_pct:.0f`
-# points (90% seed-bootstrap interval {glue:text}`c5_lo_pct:.0f` to {glue:text}`c5_hi_pct:.0f`); the verdict is
-# {glue:text}`c5_sensitivity`. A part that cannot be evaluated (timing, when no network that needs breaking
+# points (90% seed-bootstrap interval {glue:text}`c5_lo_pct:.0f` to {glue:text}`c5_hi_pct:.0f`); its sensitivity to the
+# thresholds: {glue:text}`c5_sensitivity`. A part that cannot be evaluated (timing, when no network that needs breaking
 # breaks) fails and stays out of the margin. The record is glued as `verdict_C5`; a rerun with
 # `-p profile paper` recomputes every number.
 #
 # What this says about C5 as the summary states it: the function of a trained network is odd and
 # permutation invariant because the target is, and the absolute distances of the weights from the symmetric
-# subspaces grow because the weights grow; neither is breaking or restoration of a parameter symmetry. Read
+# subspaces grow because the weights grow; that growth is not breaking or restoration of a parameter symmetry. Read
 # scale-free, from a start on the symmetric subspace, with the controls in the test, the claim is
 # **{glue:text}`c5_verdict`** by these runs.

@@ -176,7 +176,7 @@ def findings_sentences(rows: list[dict]) -> list[str]:
             robust = ("and no halving or doubling of a threshold changes that" if not r["flips"]
                       else "but the verdict flips with " + ", ".join(r["flips"]))
             s = (f"{r['claim']} ({r['short']}): {r['status']} by the book's pre-registered test in {where}, "
-                 f"margin {r['margin']}, interval {r['interval']}, {robust}.")
+                 f"margin {r['margin']}, 90 % interval of the deciding quantity {r['interval']}, {robust}.")
             if r["parts"]:
                 s += " Parts: " + "; ".join(f"{p} {w} (margin {m})" for p, w, m in r["parts"]) + "."
         elif r["status"] == "no pre-registered verdict":
