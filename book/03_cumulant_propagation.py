@@ -304,7 +304,7 @@ _ = glue("lead3", Markdown(f"${sp.latex(lead[3][1])}$"))
 # An unconstrained network escapes with two units of opposite sign: $[\phi(z) - \phi(-z)]/2 = z$, so
 # a pair $\pm w$ with outgoing weights $\pm v$ is exactly linear; with $v = 1/2$ and
 # $w = b^{-1/2}(1,\dots,1)$ it is the RG map (sympy's form of $v\,\phi(w\cdot s) - v\,\phi(-w\cdot s)$
-# is printed above), and its cumulants {glue:text}`free_ok` {eq}`eq-c3-clt` at every order. The same
+# is printed above), and, checked order by order, the network {glue:text}`free_ok` {eq}`eq-c3-clt`. The same
 # pair is what antisymmetrisation builds in: the odd part of a tied network
 # is {glue:text}`odd_linear` in $s$, so `odd` rescues one tied quadratic layer. ReLU works the
 # same way: $z = \mathrm{relu}(z) - \mathrm{relu}(-z)$ {glue:text}`relu_ok` for all real $z$, while a

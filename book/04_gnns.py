@@ -402,8 +402,8 @@ _ = glue("nn_liability", verdict(nn_effect > 0, "a cost rather than a help", "a 
 # %% [markdown]
 # **Outcome of the comparison** (descriptive): in our runs {glue:text}`flow_verdict`. By G3 the best MLP beats the best GNN in
 # {glue:text}`G3_mlp_wins` of {glue:text}`G3_cells` cells and loses {glue:text}`G3_gnn_wins`
-# ({glue:text}`G3_ties` ties); the median ratio is a factor {glue:text}`G3_factor:.2f` in favour of the
-# {glue:text}`G3_dir`. The distance of the flow's end point from the Gaussian fixed point (G3_fp)
+# ({glue:text}`G3_ties` ties); the median ratio is a factor {glue:text}`G3_factor:.2f` (the side it favours:
+# {glue:text}`G3_dir`). The distance of the flow's end point from the Gaussian fixed point (G3_fp)
 # {glue:text}`fp_agrees`. The digest's claim that MLPs capture the flow better {glue:text}`digest_verdict`
 # with this outcome. The outcome belongs to this run's profile, sizes and budget: the smoke profile
 # trains briefly and on one seed, so only the paper profile should be quoted.

@@ -309,7 +309,8 @@ glue("control_ok", "fails it, as it must" if not sc.division_holds(control) else
 # {glue:text}`mp_keep`; the readout removes them in {glue:text}`ro_remove` of {glue:text}`ro_n`. Over all
 # nonlinear units the activations create in a share {glue:text}`act_create_share:.2f` of their stages and
 # the summing stages remove in {glue:text}`sum_remove_share:.2f` (keep in {glue:text}`sum_keep_share:.2f`):
-# the division of labour {glue:text}`division_ok`. The linear control (shares
+# the division of labour (a hypothesis the book adds to the claim, which asks only what each layer
+# does) {glue:text}`division_ok`. The linear control (shares
 # {glue:text}`ctrl_act_create_share:.2f` and {glue:text}`ctrl_sum_remove_share:.2f`) {glue:text}`control_ok`.
 #
 # ## Where the truncations fail

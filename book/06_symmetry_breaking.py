@@ -108,7 +108,7 @@ for name, value in {"grow_factor": ch6.GROW_FACTOR, "r_floor": ch6.R_FLOOR, "res
 # an L2 weight decay $\lambda=$ {glue:text}`weight_decay` (arm `+wd`), the mechanism by which Ziyin et al. make symmetric
 # solutions attractive; the training engine adds $\lambda\theta$ to each decayed member's gradient before
 # every Adam step (L2 in the loss, not AdamW). The GNN control (`broken` GNNs, whose position- and
-# edge-type-dependent weights can leave the `shared` subspace (6.9)) runs from the small initialisation and
+# edge-type-dependent weights can leave the `shared` subspace, in which all of them are equal) runs from the small initialisation and
 # from the shared subspace plus each $\epsilon > 0$.
 #
 # **Controls.** The identity MLP and the broken-weight GNN need no breaking: the identity represents the
