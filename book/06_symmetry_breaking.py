@@ -45,7 +45,11 @@
 # * (6.6) its permutation asymmetry $\langle|f(s) - f(\sigma s)|\rangle_{s,\sigma}$;
 # * (6.7) its nonlinear part: the RMS distance of $f$ from the best affine function of $\sum_i s_i$;
 # * (6.8) for polynomial $\phi$, the size $\lVert Q\rVert_F$ of the quadratic form
-#   $Q = \tfrac12\nabla^2 f(0)$, which for one quadratic layer is $\alpha\sum_h v_h w_h w_h^\top$.
+#   $Q = \tfrac12\nabla^2 f(0)$, which for one quadratic layer is $\alpha\sum_h v_h w_h w_h^\top$;
+# * (6.9) for a GNN, $\Delta_{\rm shared} = \big(\sum_X\lVert X - \langle X\rangle_p\rVert^2\big)^{1/2}$ over its
+#   root and message weights, biases and readout $X$, where $\langle X\rangle_p$ is the mean over block
+#   positions and edge types: the distance from the `shared` (permutation-equivariant) subspace, where
+#   none of them depends on position or edge type.
 #
 # Each of (6.1)-(6.6) is zero exactly on the corresponding constrained architecture of Chapter 2; (6.7)
 # and (6.8) vanish only on a linear map, which no constraint enforces. The tests check that, and that
@@ -108,7 +112,7 @@ for name, value in {"grow_factor": ch6.GROW_FACTOR, "r_floor": ch6.R_FLOOR, "res
 # an L2 weight decay $\lambda=$ {glue:text}`weight_decay` (arm `+wd`), the mechanism by which Ziyin et al. make symmetric
 # solutions attractive; the training engine adds $\lambda\theta$ to each decayed member's gradient before
 # every Adam step (L2 in the loss, not AdamW). The GNN control (`broken` GNNs, whose position- and
-# edge-type-dependent weights can leave the `shared` subspace, in which all of them are equal) runs from the small initialisation and
+# edge-type-dependent weights can leave the `shared` subspace of (6.9)) runs from the small initialisation and
 # from the shared subspace plus each $\epsilon > 0$.
 #
 # **Controls.** The identity MLP and the broken-weight GNN need no breaking: the identity represents the
