@@ -28,7 +28,8 @@ def machine() -> str:
 
     model = platform.processor() or ""
     try:
-        model = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), model)
+        with open("/proc/cpuinfo") as fh:
+            model = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), model)
     except OSError:
         pass
     return f"{platform.machine()} | {model} | {torch.backends.cpu.get_cpu_capability()} | torch {torch.__version__}"

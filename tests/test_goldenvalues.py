@@ -59,3 +59,11 @@ def test_other_machine_golden_files_of_unchanged_chapters_agree():
         here.pop(G.MACHINE_KEY, None)
         fails, drifted = G.compare(golden, here, "another machine")
         assert not fails, (stem, fails)
+
+
+def test_machine_names_processor_kernels_and_torch():
+    import gc
+
+    m = G.machine()
+    gc.collect()  # an unclosed /proc/cpuinfo would surface here as a ResourceWarning (an error)
+    assert m.count(" | ") == 3 and "torch" in m
