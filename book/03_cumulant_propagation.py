@@ -375,7 +375,7 @@ stamp_grid = f"Chapter 2 grid ({profile}): {spec.describe()}; diverged left out:
 # them with k-statistics over {glue:text}`n_mc` fresh blocks per network, drawn independently for
 # every network so that their errors are independent; {numref}`fig-c3-predicted` sets one against the other.
 
-# %% mystnb={"figure": {"name": "fig-c3-predicted", "caption": "Predicted against measured output cumulants of every trained network that did not diverge (as in every figure of this chapter) on every unseen input law (colour), one point per (network, law) and one panel per order; orders 1, 3 and 4 are divided by the predicted $\\sigma' = \\sqrt{\\kappa'_2}$, the variance is drawn on log axes, and the dashed line is equality. Predictions are exact propagation for identity and quadratic networks and the {glue:text}`nodes`-atom rule otherwise, measurements k-statistics of {glue:text}`n_mc` fresh blocks per point (no error bars drawn). Constant-output networks and cumulants that do not exist are left out; each panel is cut (orders 1, 3, 4 at $\\pm$ twice the 90th percentile of the predicted standardised $|\\kappa'_n|$, plus $10^{-3}$; the variance at half its 0.5th and twice its 99.5th percentile), and points beyond the cut are drawn on the border."}}
+# %% mystnb={"figure": {"name": "fig-c3-predicted", "caption": "Predicted against measured output cumulants of every trained network that did not diverge (as in every figure of this chapter) on every unseen input law (colour), one point per (network, law) and one panel per order; orders 1, 3 and 4 are divided by the predicted $\\sigma' = \\sqrt{\\kappa'_2}$, the variance is drawn on log axes, and the dashed line is equality. Predictions are exact propagation for identity and quadratic networks and the {glue:text}`nodes`-atom rule otherwise, measurements k-statistics of {glue:text}`n_mc` fresh blocks per point (no error bars drawn). Constant-output networks and cumulants that do not exist are left out; each panel is cut (orders 1, 3, 4 at $\\pm$ twice the 90th percentile of the predicted standardised $|\\kappa'_n|$, plus $10^{-3}$; the variance at half its 0.5th and twice its 99.5th percentile), and points beyond the cut are drawn hollow on the border."}}
 t0 = time.perf_counter()
 pred = c3.prediction_table(res, C.laws, n_mc=C.n_mc, nodes=C.nodes, seed=S.seed)
 print(f"{len(pred) // 4} (network, law) pairs in {time.perf_counter() - t0:.1f} s")
@@ -398,15 +398,22 @@ for n, ax in zip(range(1, 5), axes):
     finite = np.isfinite(x) & np.isfinite(y)  # a cumulant that does not exist is not drawn, and not "clipped"
     n_clipped += int((((x != xc) | (y != yc)) & finite).sum())
     n_missing += int((~finite).sum())
+    edge = ((x != xc) | (y != yc)) & finite  # drawn on the border: hollow, so they read as "beyond"
     for law in C.laws:
-        sel = t["law"] == law
+        sel = (t["law"] == law) & ~edge
         ax.scatter(xc[sel], yc[sel], s=7, alpha=0.6, color=LAW_COLOURS.get(law, "0.3"), label=law)
+        sel = (t["law"] == law) & edge
+        ax.scatter(xc[sel], yc[sel], s=16, facecolors="none", edgecolors=LAW_COLOURS.get(law, "0.3"), lw=0.8)
     ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="identity")
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
     ax.set_xlabel(f"predicted ${names[n]}$")
     ax.set_ylabel(f"measured ${names[n]}$".replace(r"\kappa", "k"))
     ax.set_title(f"order {n}")
+    if n == 2:  # few decades: fewer, unrotated labels that do not collide
+        ax.xaxis.set_major_locator(mpl.ticker.LogLocator(numticks=4))
+        ax.xaxis.set_minor_formatter(mpl.ticker.NullFormatter())
+        ax.yaxis.set_minor_formatter(mpl.ticker.NullFormatter())
 axes[0].legend(fontsize=7, markerscale=2)
 fig.suptitle("Output cumulants of the trained networks on unseen laws: propagation against Monte Carlo")
 stamp(fig, f"one point per network and law; {C.n_mc} blocks per point; {n_clipped} points outside the axes drawn "
@@ -680,7 +687,7 @@ for name, value in c3.fixed_point_summary(fp_tab, b).items():
 # $|\kappa_n^{\rm pred}(l) - b^{l(1-n/2)}\kappa_n|$, with the flow started from each network's own
 # training law ({numref}`fig-c3-g3`).
 
-# %% mystnb={"figure": {"name": "fig-c3-g3", "caption": "The successive-RG error after $L$ = {glue:text}`L` steps, $|\\Delta\\kappa_n(L)|$ for $n = 1, \\dots, 4$ (one panel each): predicted from the weights by the {glue:text}`nodes`-atom closure, with the flow started from each network's training law, against the deviation from the exact flow on the same lattices measured in Chapter 2; one point per trained network (all activations, sizes, training laws and seeds), coloured by symmetry, no error bars. Networks with a non-finite value are left out and values are clipped to $[10^{-6}, 10^6]$, so points on the edges lie at or beyond them; dashed: equality; dotted: three standard errors of a k-statistic of unit-variance Gaussian data, the noise floor of the measurement."}}
+# %% mystnb={"figure": {"name": "fig-c3-g3", "caption": "The successive-RG error after $L$ = {glue:text}`L` steps, $|\\Delta\\kappa_n(L)|$ for $n = 1, \\dots, 4$ (one panel each): predicted from the weights by the {glue:text}`nodes`-atom closure, with the flow started from each network's training law, against the deviation from the exact flow on the same lattices measured in Chapter 2; one point per trained network (all activations, sizes, training laws and seeds), coloured by symmetry, no error bars. Networks with a non-finite value are left out and values are clipped to $[10^{-6}, 10^6]$: hollow points on the edges lie at or beyond them; dashed: equality; dotted: three standard errors of a k-statistic of unit-variance Gaussian data, the noise floor of the measurement."}}
 t0 = time.perf_counter()
 flow_tab = c3.flow_table(res, nodes=C.nodes)
 print(f"flow predictions for {flow_tab['member_id'].nunique()} networks in {time.perf_counter() - t0:.1f} s")
@@ -693,8 +700,10 @@ for n, ax in zip(range(1, 5), axes):
     t = t[np.isfinite(t["predicted_dev"]) & np.isfinite(t["measured_ddev"])]
     for s_i, sym in enumerate(spec.symmetries):
         u = t[t["symmetry"] == sym]
-        ax.scatter(u["predicted_dev"].clip(1e-6, 1e6), u["measured_ddev"].clip(1e-6, 1e6), s=9, alpha=0.7,
-                   color=f"C{s_i}", label=sym)
+        px, my = u["predicted_dev"].clip(1e-6, 1e6), u["measured_ddev"].clip(1e-6, 1e6)
+        edge = (px != u["predicted_dev"]) | (my != u["measured_ddev"])  # at or beyond the clip: hollow
+        ax.scatter(px[~edge], my[~edge], s=9, alpha=0.7, color=f"C{s_i}", label=sym)
+        ax.scatter(px[edge], my[edge], s=18, facecolors="none", edgecolors=f"C{s_i}", lw=0.8)
     lo, hi = 1e-6, min(1e6, max(1e-2, float(np.nanmax(np.r_[t["predicted_dev"], t["measured_ddev"]])) * 2))
     ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="identity")
     ax.axhline(floor[n], color="0.5", ls=":", lw=1, label="3 se noise floor")

@@ -232,7 +232,7 @@ _ = glue("constraints_ok", verdict(constraints_ok, "hold", "do NOT hold"))
 # Chapter 2's weight symmetries; only the activations and sizes that the GNN grid shares with them
 # are drawn.
 
-# %% mystnb={"figure": {"name": "fig-c4g-measures", "caption": "The median relative mean squared errors G1 (in distribution, top row), G2 (unseen laws and rescaled inputs, middle) and G3 (after $L$ = {glue:text}`L` learned steps, bottom) of every weight-symmetry variant on the x axis (MLPs left of the vertical line, GNNs with their edge set right of it), one column per network size (depth × width) and one colour per activation, the activations offset sideways. Each marker is the median over one family's seeds and the two training laws (Gaussian and uniform): the seed counts of both families are in the stamp (the MLPs are Chapter 2's networks at Chapter 2's seeds). There are no error bars; diverged networks count as infinite, and medians above $10^3$ are drawn at $10^3$. Both families trained for {glue:text}`steps` Adam steps on {glue:text}`batch` blocks per step from a fixed set of {glue:text}`n_train` blocks, $b$ = {glue:text}`b`."}}
+# %% mystnb={"figure": {"name": "fig-c4g-measures", "caption": "The median relative mean squared errors G1 (in distribution, top row), G2 (unseen laws and rescaled inputs, middle) and G3 (after $L$ = {glue:text}`L` learned steps, bottom) of every weight-symmetry variant on the x axis (MLPs left of the vertical line, GNNs with their edge set right of it), one column per network size (depth × width) and one colour per activation, the activations offset sideways. Each marker is the median over one family's seeds and the two training laws (Gaussian and uniform): the seed counts of both families are in the stamp (the MLPs are Chapter 2's networks at Chapter 2's seeds). There are no error bars; diverged networks count as infinite, and medians above $10^3$ (or infinite) are drawn as triangles at $10^3$. Both families trained for {glue:text}`steps` Adam steps on {glue:text}`batch` blocks per step from a fixed set of {glue:text}`n_train` blocks, $b$ = {glue:text}`b`."}}
 acts = list(main_spec.activations)
 sizes = [f"{d}x{w}" for d, w in main_spec.sizes]
 both = pd.concat([mlp[mlp.activation.isin(acts) & mlp["size"].isin(sizes)], gmain], ignore_index=True)
@@ -246,8 +246,12 @@ for r, meas in enumerate(measures):
         for k, act in enumerate(acts):
             sub = med[(med["size"] == size) & (med.activation == act)].set_index("variant").reindex(variants)
             x = np.arange(len(variants)) + (k - (len(acts) - 1) / 2) * 0.15
-            ax.scatter(x, sub.value.clip(upper=1e3), s=18, color=ACT_COLOURS[act], label=act if (r, c) == (0, 0) else None,
+            val = sub.value.to_numpy(dtype=float)
+            top = ~(val <= 1e3)  # above the ceiling, diverged (inf) or missing medians: a triangle at 1e3
+            top &= ~np.isnan(val)
+            ax.scatter(x[~top], val[~top], s=18, color=ACT_COLOURS[act], label=act if (r, c) == (0, 0) else None,
                        marker="o", edgecolors="none")
+            ax.scatter(x[top], np.full(int(top.sum()), 1e3), s=22, color=ACT_COLOURS[act], marker="^", edgecolors="none")
         n_mlp_var = int((both.drop_duplicates("variant").family == "MLP").sum())
         ax.axvline(n_mlp_var - 0.5, color="0.5", lw=0.8)
         ax.set_yscale("log")

@@ -63,7 +63,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 from rgsym.learn.training import cpu_threads as threads_ctx
-from rgsym.plotting import finish
+from rgsym.plotting import LAW_COLOURS, finish
 from rgsym.report import glue
 
 # the trained networks this chapter opens (Chapter 4's sweep, loaded from the cache)
@@ -171,15 +171,18 @@ fig, axes = plt.subplots(1, 4, figsize=(13, 3.6), sharey=True)
 for ax, order in zip(axes, range(1, 5)):
     for (kind, law), g in scal[scal.order == order].groupby(["net_kind", "law"]):
         D = g.groupby("n").delta.apply(lambda d: float(np.sqrt(np.mean(d ** 2))))
-        ax.plot(D.index, D.values, marker="o", ls="-" if kind == "nonlinear" else "--", label=f"{law} ({kind})")
+        ax.plot(D.index, D.values, marker="o", ls="-" if kind == "nonlinear" else "--", color=LAW_COLOURS.get(law, "0.3"),
+                label=f"{law} ({kind})" if order == 1 else None)
     ref = np.array(sizes, float)
-    ax.plot(ref, D.values[0] * (ref / ref[0]) ** -0.5, color="0.6", lw=3, alpha=0.5)
+    ax.plot(ref, D.values[0] * (ref / ref[0]) ** -0.5, color="0.6", lw=3, alpha=0.5,
+            label=r"$n^{-1/2}$ (pure noise)" if order == 1 else None)
     ax.set_xscale("log", base=2); ax.set_yscale("log"); ax.set_title(f"order {order}"); ax.set_xlabel("lattices n")
 axes[0].set_ylabel(r"$D(n)$ (rms deviation / per-sample SE)")
-axes[-1].legend(fontsize=6)
+# one legend for all panels (a law has one colour; solid: nonlinear GNNs, dashed: the linear one)
+fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=6, fontsize=7, bbox_to_anchor=(0.5, 0.02))
 fig.suptitle(f"Deviation of predicted from measured node cumulants against the sample size ({len(all_nets)} network-seed units)")
 finish(fig, stamp_nets + f", {c5.N_SEEDS} seeds pooled; n = {', '.join(map(str, sizes))} fresh MC lattices per law; "
-       "exact SEs from the Gauss-rule reference; grey: n^-1/2")
+       "exact SEs from the Gauss-rule reference; grey: n^-1/2", bottom=0.2)
 
 # %% [markdown]
 # Of the {glue:text}`cells_n` cells (network kind, law, order; their $D(n)$ is drawn in
@@ -230,7 +233,8 @@ for r, name in enumerate(nonlin):
         tt = t[t.order == order]
         for k, p in enumerate(point_order):
             q = tt[tt.point == p]
-            ax.scatter(q.meas, q.pred, s=7, color=cmap(k), label=p if (r, c) == (0, 0) else None)
+            ax.scatter(q.meas, q.pred, s=6, alpha=0.45, color=cmap(k), edgecolors="none",
+                       label=p if (r, c) == (0, 0) else None)  # translucent: the laws overlap
         lo, hi = np.nanmin([tt.meas.min(), tt.pred.min()]), np.nanmax([tt.meas.max(), tt.pred.max()])
         ax.plot([lo, hi], [lo, hi], color="0.5", lw=0.8)
         ax.set_xscale("symlog", linthresh=1e-2); ax.set_yscale("symlog", linthresh=1e-2)
@@ -278,7 +282,7 @@ for ax, order in zip(axes, (1, 3, 4)):
         ax.plot(g.step, g.a.clip(lower=1e-6), marker="o", color=colours[name], ls="-" if law == train_law else "--",
                 label=f"{name} ({law})")
     ax.set_yscale("log"); ax.set_xticks(range(len(point_order))); ax.set_xticklabels(point_order)
-    ax.set_title({1: r"$S_1$: mean / width", 3: r"$S_3$: |skewness|", 4: r"$S_4$: |excess kurtosis|"}[order])
+    ax.set_title({1: r"$S_1$: |mean| / standard deviation", 3: r"$S_3$: |skewness|", 4: r"$S_4$: |excess kurtosis|"}[order])
     ax.set_xlabel("point of the forward pass"); ax.set_ylabel(f"$S_{order}$ (mean over features)")
 handles, labels = axes[2].get_legend_handles_labels()
 fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, handlelength=3, bbox_to_anchor=(0.5, 0.05))

@@ -259,7 +259,7 @@ for ax, (fam, act) in zip(axes[0], panels):
     ax.set_xlabel("step")
 axes[0, 0].set_ylabel(r"$r = \Delta/||\theta||$")
 axes[0, 0].legend(fontsize=7)
-fig.suptitle("Breaking from the symmetric subspace (fig-c5)")
+fig.suptitle("Breaking from the symmetric subspace")
 plotting.finish(fig, STAMP)
 
 # %% [markdown]
