@@ -67,8 +67,8 @@ from rgsym.nets import graphs
 from rgsym.plotting import finish
 from rgsym.report import glue, verdict
 
-ACT_COLOURS = {"identity": "0.35", "quadratic": "#d62728", "tanh": "#1f77b4", "relu": "#2ca02c",
-               "gelu": "#9467bd", "silu": "#ff7f0e"}
+ACT_COLOURS = {"identity": "0.35", "quadratic": "#D55E00", "tanh": "#0072B2", "relu": "#009E73",
+               "gelu": "#CC79A7", "silu": "#E69F00"}
 
 tr = main_spec.train
 stamp_train = (f"b={main_spec.b}, {tr.steps} Adam steps, {tr.batch_size} blocks/step, n_train={tr.n_train} blocks, "

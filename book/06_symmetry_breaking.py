@@ -243,7 +243,7 @@ glue_all(N.scale_numbers(V))
 # median and quartiles over seeds; grey: the numerical floor R_FLOOR (values below R_FLOOR/10, i.e. the
 # eps = 0 arm, are drawn at R_FLOOR/10).
 EPS_ARMS = [a for a in dict.fromkeys(res.members.arm) if a.startswith("sym-") and not a.endswith("+wd")]
-EPS_COL = dict(zip(EPS_ARMS, ["0.3", "tab:blue", "tab:orange", "tab:green"]))
+EPS_COL = dict(zip(EPS_ARMS, ["0.3", "#0072B2", "#E69F00", "#009E73"]))
 panels = [("mlp", a) for a in (V["stall_activations"] or ACTS[-1:])] + [("mlp", "identity")] + \
          [("gnn", a) for a in gspec.activations]
 fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 3.4), sharey=True, squeeze=False)

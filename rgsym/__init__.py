@@ -14,7 +14,8 @@ subpackage / module    what it holds                                            
 ``validation``         one meaning for an integer, a float, a choice, a list         all
 ``seeds``              the one seed derivation (``stable_seed``)                     all
 ``codehash``           content keys that follow the code (import closures)           all
-``config``             profiles, devices, chapter set-up                             all
+``devices``            the device a run uses and its provenance name                 all
+``config``             profiles, chapter set-up (re-exports the devices)             all
 ``report``, ``plotting``  glue into the prose, the one figure style                  all
 ``verdicts``           a claim's verdict: named thresholds, margin, interval, sensitivity   all
 ``clt``                base laws, cumulants, k-statistics, the block map and its     1
@@ -47,8 +48,8 @@ import importlib
 # this table: code that does ``import rgsym`` depends on every module named here.
 _LAZY = {
     "PROFILES": "config",
-    "DEVICES": "config",
-    "resolve_device": "config",
+    "DEVICES": "devices",
+    "resolve_device": "devices",
     "seed_everything": "config",
     "setup_chapter": "config",
     "check_choice": "validation",

@@ -14,45 +14,14 @@ from typing import Any
 
 from .validation import as_int, check_choice
 
+from .devices import DEVICES, describe_device, resolve_device  # noqa: F401 -- re-exported
+
 PROFILES = ("smoke", "paper")
-DEVICES = ("auto", "cpu", "cuda")
 
 
 def check_profile(profile: str) -> str:
     """Validate a profile name (``'smoke'`` or ``'paper'``)."""
     return check_choice("profile", profile, PROFILES)
-
-
-def resolve_device(device: str = "auto", *, verbose: bool = False):
-    """Turn ``'auto'``, ``'cpu'`` or ``'cuda'`` into a :class:`torch.device`.
-
-    ``'auto'`` takes the GPU when CUDA is available and the CPU otherwise; ``'cuda'`` on a machine
-    without CUDA is an error (rather than a silent fall-back to the CPU).
-    """
-    check_choice("device", device, DEVICES)
-    import torch
-
-    if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(
-            "device='cuda' was requested but CUDA is not available on this machine "
-            f"(torch {torch.__version__}); use device='cpu' or device='auto'"
-        )
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    dev = torch.device(device)
-    if verbose:
-        print(f"rgsym: running on {describe_device(dev)}")
-    return dev
-
-
-def describe_device(dev) -> str:
-    """A human-readable name for a torch device (the GPU model for CUDA)."""
-    import torch
-
-    dev = torch.device(dev)
-    if dev.type == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(dev)})"
-    return f"cpu ({os.cpu_count()} logical cores, {torch.get_num_threads()} torch threads)"
 
 
 def seed_everything(seed: int) -> None:

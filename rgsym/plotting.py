@@ -23,22 +23,30 @@ STYLE = {
     "image.cmap": "viridis",
 }
 
+# Okabe & Ito's palette, distinguishable with the common colour-vision deficiencies; it is also the
+# default colour cycle of every axis (C0, C1, ...), so no figure falls back on red against green
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#000000", "#999999")
+
 # a colour for every base law, used in every chapter
 LAW_COLOURS = {
     "gaussian": "#000000",
-    "uniform": "#1f77b4",
-    "rademacher": "#d62728",
-    "laplace": "#2ca02c",
-    "exponential": "#ff7f0e",
-    "gamma": "#8c564b",
-    "student_t": "#9467bd",
-    "bimodal": "#e377c2",
+    "uniform": "#0072B2",
+    "rademacher": "#D55E00",
+    "laplace": "#009E73",
+    "exponential": "#E69F00",
+    "gamma": "#56B4E9",
+    "student_t": "#CC79A7",
+    "bimodal": "#999999",
 }
 
 
 def use_style() -> None:
-    """Apply the book's matplotlib style (called by :func:`rgsym.setup_chapter`)."""
+    """Apply the book's matplotlib style (called by :func:`rgsym.setup_chapter`): :data:`STYLE` and the
+    :data:`OKABE_ITO` colour cycle."""
+    from cycler import cycler
+
     matplotlib.rcParams.update(STYLE)
+    matplotlib.rcParams["axes.prop_cycle"] = cycler(color=list(OKABE_ITO))
 
 
 def stamp(fig, text: str, reserve: bool = True, bottom: float = 0.0) -> None:

@@ -112,3 +112,18 @@ def test_the_dump_does_not_depend_on_fields_newer_pythons_add():
     tree.body[0]._fields = tuple(tree.body[0]._fields) + ("type_params", "some_future_field")
     assert _dump(tree) == plain
     assert _dump(ast.parse("def f(x):\n    return x + 1\n")) != plain
+
+
+def test_training_cache_keys_leave_out_the_figure_style():
+    """A cached network is invalidated exactly when code it depends on changes: the sweep engines record
+    the device through rgsym.devices, not rgsym.config, so the plotting style is not in their keys."""
+    from pathlib import Path
+
+    import rgsym
+    from rgsym import codehash
+
+    idx = codehash.CodeIndex(Path(rgsym.__file__).parent)
+    for engine in ("rgsym.learn.mlp_sweep", "rgsym.learn.gnn_sweep", "rgsym.symmetry.breaking"):
+        closure = idx.module_closure(engine)
+        assert "rgsym.devices" in closure or engine == "rgsym.learn.gnn_sweep"
+        assert "rgsym.plotting" not in closure and "rgsym.config" not in closure, (engine, closure)

@@ -103,7 +103,7 @@ def test_sources_hash_follows_the_chapters_code_and_what_it_imports(repo):
     assert h0 == sources_hash(ch.source, repo)
     # prose: a docstring of an imported module, a comment, the chapter's markdown -- no change
     _edit(repo / "rgsym" / "config.py", '"""Validate a profile name', '"""Check a profile name')
-    _edit(repo / "rgsym" / "config.py", "def resolve_device(", "# a new comment\ndef resolve_device(")
+    _edit(repo / "rgsym" / "config.py", "def seed_everything(", "# a new comment\ndef seed_everything(")
     ch.source.write_text(ch.source.read_text().replace("# # 9. A tiny chapter", "# # 9. A tiny, reworded chapter")
                          + "\n# %% [markdown]\n# more prose\n")
     assert sources_hash(ch.source, repo) == h0

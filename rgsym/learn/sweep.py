@@ -30,7 +30,7 @@ from typing import Iterable, Sequence
 import pandas as pd
 import torch
 
-from ..config import describe_device
+from ..devices import describe_device
 from ..validation import as_int
 from . import cache
 from .measures import MEASURE_COLUMNS, SUMMARY, MeasureConfig, evaluate

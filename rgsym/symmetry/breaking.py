@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 
 from ..codehash import code_hash
-from ..config import describe_device
+from ..devices import describe_device
 from ..clt.laws import LAWS
 from ..learn.cache import Store, content_key
 from ..learn.training import TrainConfig, train_ensemble
