@@ -439,3 +439,31 @@ def test_prose_refresh_sees_through_the_pinned_install_cell(tmp_path):
     out = nbformat.read(str(path), as_version=4)
     assert "A tiny, reworded chapter" in out.cells[0].source
     assert "@" + "a" * 40 in out.cells[1].source or 'RGSYM_SOURCE = "rgsym' in out.cells[1].source
+
+
+@pytest.mark.slow
+def test_sigterm_leaves_no_temporary_notebook_or_lock(repo):
+    """A SIGTERM (pkill, a scheduler, a CI timeout) unwinds like Ctrl-C: no .running notebook, no lock."""
+    import signal
+    import time
+
+    (repo / "book" / "99_tiny.py").write_text(CHAPTER.replace('print("ok", b)', 'import time\ntime.sleep(60)'))
+    proc = subprocess.Popen([sys.executable, "-m", "rgsym.pipeline", "run", "99"], cwd=repo,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    nbdir = repo / "book" / "notebooks"
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(nbdir.glob(".99_tiny.running-*")):
+        time.sleep(0.5)
+    assert list(nbdir.glob(".99_tiny.running-*")), "the chapter never started"
+    time.sleep(3)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)  # also closes the pipes
+    assert proc.returncode != 0
+    left = [p.name for p in nbdir.glob(".*")]
+    assert not left, left
+
+
+def test_status_into_a_closed_pipe_is_quiet(repo):
+    proc = subprocess.run(f"{sys.executable} -m rgsym.pipeline status | head -c 1", shell=True, cwd=repo,
+                          capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in proc.stderr, proc.stderr[-1000:]

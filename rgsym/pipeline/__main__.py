@@ -21,6 +21,12 @@ from .params import describe_parameters, load_yaml_parameters, parse_value
 from .run import ChapterFailed, read_meta, run_chapters
 
 
+def _terminate(signum, frame):
+    """SIGTERM (a scheduler's kill, ``pkill``, a CI timeout) unwinds like Ctrl-C, so that the running
+    chapter's temporary notebook, its lock and its kernel are cleaned up by the same ``finally`` blocks."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m rgsym.pipeline", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -110,4 +116,11 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # e.g. `status | head`: the reader left, nothing is wrong
+        sys.stderr.close()
+        sys.exit(0)
