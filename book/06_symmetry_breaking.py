@@ -30,29 +30,72 @@
 # $(W^{(k)}, c^{(k)})$ (notation of Chapter 2) we track, at logged training steps, for every
 # member of the ensemble (`rgsym.symmetry`):
 #
-# * (6.1) $\Delta_{\rm perm\text{-}in} = \lVert W^{(1)} - W^{(1)}\Pi\rVert_F$, $\Pi = b^{-1}\mathbf 1\mathbf 1^\top$:
-#   the distance from the `perm-in` subspace, where the first layer treats the $b$ spins alike;
-# * (6.2) the pairwise distances $D_{hh'} = \lVert u_h - u_{h'}\rVert$ between the hidden units
-#   $u_h = (W^{(k)}_{h,:}, c^{(k)}_h)$, and the number of *distinct* units (clusters of units closer
-#   than a tolerance $\epsilon$, in the units of the weights);
-# * (6.3) $\Delta_{\rm tied} = (\sum_h\lVert u_h - \bar u\rVert^2)^{1/2}$: the distance of the incoming
-#   weights from the `tied-hidden` subspace; (6.3') $\Delta_{\rm sym} = \lVert\theta - P_G\theta\rVert$ with
-#   $P_G$ the average over hidden-unit permutations acting on incoming weights, biases *and* outgoing
-#   weights, the exact projection of Ziyin et al.;
-# * (6.4) $\Delta_{\rm odd}$: the norm of all biases, the distance from the $\mathbb Z_2$ subspace
-#   when $\phi$ is odd (no linear subspace exists for a non-odd $\phi$);
-# * (6.5) the even part of the learned map, $\langle|f(s) + f(-s)|\rangle_s$ (the exact map is odd);
-# * (6.6) its permutation asymmetry $\langle|f(s) - f(\sigma s)|\rangle_{s,\sigma}$;
-# * (6.7) its nonlinear part: the RMS distance of $f$ from the best affine function of $\sum_i s_i$;
-# * (6.8) for polynomial $\phi$, the size $\lVert Q\rVert_F$ of the quadratic form
-#   $Q = \tfrac12\nabla^2 f(0)$, which for one quadratic layer is $\alpha\sum_h v_h w_h w_h^\top$;
-# * (6.9) for a GNN, $\Delta_{\rm shared} = \big(\sum_X\lVert X - \langle X\rangle_p\rVert^2\big)^{1/2}$ over its
-#   root and message weights, biases and readout $X$, where $\langle X\rangle_p$ is the mean over block
-#   positions and edge types: the distance from the `shared` (permutation-equivariant) subspace, where
-#   none of them depends on position or edge type.
+# * the distance from the `perm-in` subspace, where the first layer treats the $b$ spins alike,
 #
-# Each of (6.1)-(6.6) is zero exactly on the corresponding constrained architecture of Chapter 2; (6.7)
-# and (6.8) vanish only on a linear map, which no constraint enforces. The tests check that, and that
+#   $$
+#   \Delta_{\rm perm\text{-}in} = \lVert W^{(1)} - W^{(1)}\Pi\rVert_F ,\qquad \Pi = b^{-1}\mathbf 1\mathbf 1^\top ;
+#   $$ (eq-c6-permin)
+#
+# * the pairwise distances between the hidden units $u_h = (W^{(k)}_{h,:}, c^{(k)}_h)$,
+#
+#   $$
+#   D_{hh'} = \lVert u_h - u_{h'}\rVert ,
+#   $$ (eq-c6-pairwise)
+#
+#   and the number of *distinct* units (clusters of units closer than a tolerance $\epsilon$, in the
+#   units of the weights);
+# * the distance of the incoming weights from the `tied-hidden` subspace, and (second line, written
+#   (6.3') in the package's docstrings) the distance from the hidden-unit permutation symmetry with
+#   $P_G$ the average over permutations acting on incoming weights, biases *and* outgoing weights, the
+#   exact projection of Ziyin et al.,
+#
+#   $$
+#   \begin{aligned}
+#   \Delta_{\rm tied} &= \Big(\textstyle\sum_h\lVert u_h - \bar u\rVert^2\Big)^{1/2} ,\\
+#   \Delta_{\rm sym} &= \lVert\theta - P_G\theta\rVert ;
+#   \end{aligned}
+#   $$ (eq-c6-tied)
+#
+# * the distance from the $\mathbb Z_2$ subspace when $\phi$ is odd (no linear subspace exists for a
+#   non-odd $\phi$), the norm of all biases,
+#
+#   $$
+#   \Delta_{\rm odd} = \Big(\textstyle\sum_k \lVert c^{(k)}\rVert^2\Big)^{1/2} ;
+#   $$ (eq-c6-odd)
+#
+# * the even part of the learned map (the exact map is odd) and its permutation asymmetry,
+#
+#   $$
+#   \langle|f(s) + f(-s)|\rangle_s ,
+#   $$ (eq-c6-even)
+#
+#   $$
+#   \langle|f(s) - f(\sigma s)|\rangle_{s,\sigma} ;
+#   $$ (eq-c6-perm)
+#
+# * its nonlinear part, the RMS distance of $f$ from the best affine function of the block sum,
+#
+#   $$
+#   \min_{a,\beta}\,\big\langle \big(f(s) - a - \beta \textstyle\sum_i s_i\big)^2\big\rangle_s^{1/2} ;
+#   $$ (eq-c6-nonlin)
+#
+# * for polynomial $\phi$, the size of the quadratic form $Q = \tfrac12\nabla^2 f(0)$, which for one
+#   quadratic layer is $\alpha\sum_h v_h w_h w_h^\top$,
+#
+#   $$
+#   \lVert Q\rVert_F ;
+#   $$ (eq-c6-quad)
+#
+# * for a GNN, the distance from the `shared` (permutation-equivariant) subspace, where none of its
+#   root and message weights, biases and readout $X$ depends on block position or edge type
+#   ($\langle X\rangle_p$ is the mean over those),
+#
+#   $$
+#   \Delta_{\rm shared} = \Big(\textstyle\sum_X\lVert X - \langle X\rangle_p\rVert^2\Big)^{1/2} .
+#   $$ (eq-c6-shared)
+#
+# Each of {eq}`eq-c6-permin`–{eq}`eq-c6-perm` is zero exactly on the corresponding constrained architecture of
+# Chapter 2; {eq}`eq-c6-nonlin` and {eq}`eq-c6-quad` vanish only on a linear map, which no constraint enforces. The tests check that, and that
 # logging leaves the training trajectory unchanged.
 #
 # **Scale-free measures.** Every distance above is absolute: it grows with the weight norm
@@ -60,8 +103,8 @@
 # The analysis of this chapter therefore uses the relative distance $r = \Delta/\lVert\theta\rVert \in [0, 1]$
 # (`r_sym` for MLPs, `r_shared` for GNNs), which $\theta \to c\theta$ leaves unchanged; distinct units are
 # counted at a tolerance relative to the RMS unit norm; and the function's symmetry is measured by the
-# relative even part $\langle|f(s)+f(-s)|\rangle/\langle|f(s)|+|f(-s)|\rangle$ (6.5') and its permutation
-# analogue (6.6'), unchanged under $f \to cf$. The tests check each invariance.
+# relative even part $\langle|f(s)+f(-s)|\rangle/\langle|f(s)|+|f(-s)|\rangle$ (the relative form of {eq}`eq-c6-even`, (6.5') in
+# the docstrings) and its permutation analogue (of {eq}`eq-c6-perm`, (6.6')), unchanged under $f \to cf$. The tests check each invariance.
 
 # %% tags=["remove-input"]
 # On Colab or a bare kernel, install the companion package (an executed page names the exact commit
@@ -112,7 +155,7 @@ for name, value in {"grow_factor": ch6.GROW_FACTOR, "r_floor": ch6.R_FLOOR, "res
 # an L2 weight decay $\lambda=$ {glue:text}`weight_decay` (arm `+wd`), the mechanism by which Ziyin et al. make symmetric
 # solutions attractive; the training engine adds $\lambda\theta$ to each decayed member's gradient before
 # every Adam step (L2 in the loss, not AdamW). The GNN control (`broken` GNNs, whose position- and
-# edge-type-dependent weights can leave the `shared` subspace of (6.9)) runs from the small initialisation and
+# edge-type-dependent weights can leave the `shared` subspace of {eq}`eq-c6-shared`) runs from the small initialisation and
 # from the shared subspace plus each $\epsilon > 0$.
 #
 # **Controls.** The identity MLP and the broken-weight GNN need no breaking: the identity represents the
@@ -198,7 +241,7 @@ _ = glue_all(N.restoration_numbers(V))
 # of training on this machine, cached); {glue:text}`n_diverged` diverged and are left out. The measures are
 # logged at {glue:text}`n_logged` logarithmically spaced steps on {glue:text}`n_eval` fixed test blocks.
 
-# %% mystnb={"figure": {"name": "fig-c5-scale", "caption": "Free MLPs ({glue:text}`width` hidden units) started from the small (left column, every initial weight times {glue:text}`small_scale`) and from the standard (right) initialisation, one colour per activation: the absolute distance $\\Delta_{\\rm tied}$ of eq. (6.3) (top), the weight norm $\\lVert\\theta\\rVert$ (middle) and the relative distance $r = \\Delta_{\\rm sym}/\\lVert\\theta\\rVert$ (bottom), against the training step on log–log axes. Lines are medians and shaded bands interquartile ranges over {glue:text}`n_seeds` seeds (diverged networks left out), at {glue:text}`n_logged` logged steps of {glue:text}`n_steps` Adam steps on the {glue:text}`task_law` task; step 0 is drawn at the left edge of the log axis (at 0.7). Where activations agree, their lines and bands lie on top of one another."}}
+# %% mystnb={"figure": {"name": "fig-c5-scale", "caption": "Free MLPs ({glue:text}`width` hidden units) started from the small (left column, every initial weight times {glue:text}`small_scale`) and from the standard (right) initialisation, one colour per activation: the absolute distance $\\Delta_{\\rm tied}$ of {eq}`eq-c6-tied` (top), the weight norm $\\lVert\\theta\\rVert$ (middle) and the relative distance $r = \\Delta_{\\rm sym}/\\lVert\\theta\\rVert$ (bottom), against the training step on log–log axes. Lines are medians and shaded bands interquartile ranges over {glue:text}`n_seeds` seeds (diverged networks left out), at {glue:text}`n_logged` logged steps of {glue:text}`n_steps` Adam steps on the {glue:text}`task_law` task; step 0 is drawn at the left edge of the log axis (at 0.7). Where activations agree, their lines and bands lie on top of one another."}}
 # What is drawn: free MLPs from the small (left) and standard (right) initialisations, per activation,
 # median and quartiles over seeds: the absolute Delta_tied (6.3), the weight norm, and the relative r_sym.
 fig, axes = plt.subplots(3, 2, figsize=(10, 8.5), sharex=True, sharey="row")
@@ -237,7 +280,7 @@ glue_all(N.scale_numbers(V))
 # GNNs, controls that need no breaking; the relative criterion passes {glue:text}`relbroke_small:.0f`% of the
 # small-initialised free MLPs. The old numbers measured weight growth, and are not used below.
 
-# %% mystnb={"figure": {"name": "fig-c5", "caption": "The relative distance $r = \\Delta/\\lVert\\theta\\rVert$ from the symmetric subspace against the training step, for networks started on it plus a relative perturbation $\\epsilon$ (colours: arms `sym-<eps>`, $\\epsilon$ in {glue:text}`eps_text`; the GNNs only $\\epsilon > 0$), without weight decay: free MLPs of the activations that need breaking ({glue:text}`stall_acts_text`; the last activation when none does), the identity MLP as a control, and the broken-weight GNNs of each activation ($r_{\\rm shared}$, eq. (6.9)). Lines are medians and bands interquartile ranges over {glue:text}`n_seeds` seeds, diverged networks left out, step 0 at the left edge. The dotted grey line is the numerical floor `R_FLOOR` = {glue:text}`r_floor:.0e`; values below `R_FLOOR`/10, where the $\\epsilon = 0$ arm stays while training does not leave the subspace, are drawn at `R_FLOOR`/10. A network breaks when $r$ grows to {glue:text}`grow_factor:g` times the larger of $r(0)$ and `R_FLOOR` and it ends with two or more distinct units."}}
+# %% mystnb={"figure": {"name": "fig-c5", "caption": "The relative distance $r = \\Delta/\\lVert\\theta\\rVert$ from the symmetric subspace against the training step, for networks started on it plus a relative perturbation $\\epsilon$ (colours: arms `sym-<eps>`, $\\epsilon$ in {glue:text}`eps_text`; the GNNs only $\\epsilon > 0$), without weight decay: free MLPs of the activations that need breaking ({glue:text}`stall_acts_text`; the last activation when none does), the identity MLP as a control, and the broken-weight GNNs of each activation ($r_{\\rm shared}$, {eq}`eq-c6-shared`). Lines are medians and bands interquartile ranges over {glue:text}`n_seeds` seeds, diverged networks left out, step 0 at the left edge. The dotted grey line is the numerical floor `R_FLOOR` = {glue:text}`r_floor:.0e`; values below `R_FLOOR`/10, where the $\\epsilon = 0$ arm stays while training does not leave the subspace, are drawn at `R_FLOOR`/10. A network breaks when $r$ grows to {glue:text}`grow_factor:g` times the larger of $r(0)$ and `R_FLOOR` and it ends with two or more distinct units."}}
 # What is drawn: r = Delta/||theta|| of the free MLPs (rows: activations that need breaking, and the
 # identity control) and of the broken GNNs, from the symmetric subspace plus eps (colours), no decay;
 # median and quartiles over seeds; grey: the numerical floor R_FLOOR (values below R_FLOOR/10, i.e. the
@@ -296,7 +339,7 @@ plotting.finish(fig, STAMP)
 # restoration: {glue:text}`restore_arms_text`; without decay: {glue:text}`nodecay_arms_text`. The median final
 # over peak $r$ of the networks that broke is {glue:text}`r_return_decay:.2f` with decay and
 # {glue:text}`r_return_nodecay:.2f` without. The smallest excess of the decay arms over their controls is
-# {glue:text}`restore_excess_pct:.0f` points. The *function's* relative even part (6.5') of the
+# {glue:text}`restore_excess_pct:.0f` points. The *function's* relative even part (relative {eq}`eq-c6-even`) of the
 # small-initialised free MLPs peaks at a median {glue:text}`even_rel_peak:.2f` and ends at
 # {glue:text}`even_rel_final:.1e`: it turns odd because it fits an odd target, which is not the
 # restoration of a parameter symmetry and is not part of the test.
