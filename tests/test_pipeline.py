@@ -467,3 +467,14 @@ def test_status_into_a_closed_pipe_is_quiet(repo):
     proc = subprocess.run(f"{sys.executable} -m rgsym.pipeline status | head -c 1", shell=True, cwd=repo,
                           capture_output=True, text=True, timeout=120)
     assert "Traceback" not in proc.stderr, proc.stderr[-1000:]
+
+
+def test_load_notebook_parses_each_version_once(tmp_path):
+    from rgsym.pipeline.run import load_notebook
+
+    p = tmp_path / "x.ipynb"
+    p.write_text(json.dumps({"metadata": {META_KEY: {"v": 1}}, "cells": []}))
+    a = load_notebook(p)
+    assert load_notebook(p) is a  # the same version: not parsed again
+    p.write_text(json.dumps({"metadata": {META_KEY: {"v": 22}}, "cells": []}))
+    assert load_notebook(p)["metadata"][META_KEY]["v"] == 22  # a new version is read

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from .chapters import find_chapters, repo_root
-from .hashing import sources_hash
+from .hashing import is_current
 from .params import describe_parameters, load_yaml_parameters, parse_value
 from .run import ChapterFailed, read_meta, run_chapters
 
@@ -91,8 +91,7 @@ def main(argv=None) -> int:
             if meta is None:
                 state = "missing"
             else:
-                current = meta.get("sources_hash") == sources_hash(ch.source, root)
-                state = f"{'current' if current else 'STALE'} ({meta.get('profile')}, {meta.get('device')}, {meta.get('executed_at')})"
+                state = f"{'current' if is_current(meta, root) else 'STALE'} ({meta.get('profile')}, {meta.get('device')}, {meta.get('executed_at')})"
             failed = out / "_failed" / f"{ch.stem}.ipynb"
             if failed.exists() and (meta is None or failed.stat().st_mtime > ch.notebook_path(out).stat().st_mtime):
                 state += f"; a newer run FAILED: {failed}"

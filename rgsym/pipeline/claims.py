@@ -10,13 +10,12 @@ where a claim has no pre-registered verdict yet. Rendered by the ``{rgsym-claims
 from __future__ import annotations
 
 import ast
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from .hashing import sources_hash
-from .run import META_KEY
+from .hashing import is_current
+from .run import META_KEY, load_notebook
 
 RECORD_MIME = "application/papermill.record/text/plain"
 """The mimetype under which myst-nb's ``glue`` stores a value's ``repr`` in the notebook."""
@@ -73,17 +72,23 @@ CLAIMS = (
 )
 
 
-def parse_record(text: str):
-    """The value of one glued ``repr``: Python literals, with ``nan`` and ``inf`` allowed (a margin can
-    be NaN). Anything else (a call, an attribute) raises ``ValueError``: the page never evaluates code."""
-    tree = ast.parse(text, mode="eval")
-    names = {"nan": math.nan, "inf": math.inf}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id not in names:
+_FLOAT_NAMES = {"nan": math.nan, "inf": math.inf}
+
+
+class _FloatNames(ast.NodeTransformer):
+    """``nan``/``inf`` (how ``repr`` writes those floats) become constants; any other name is refused."""
+
+    def visit_Name(self, node):
+        if node.id not in _FLOAT_NAMES:
             raise ValueError(f"glued value is not plain data: name {node.id!r}")
-        if isinstance(node, (ast.Call, ast.Attribute, ast.Subscript, ast.Lambda)):
-            raise ValueError(f"glued value is not plain data: {type(node).__name__}")
-    return eval(compile(tree, "<glue>", "eval"), {"__builtins__": {}}, names)  # noqa: S307 -- checked above
+        return ast.copy_location(ast.Constant(_FLOAT_NAMES[node.id]), node)
+
+
+def parse_record(text: str):
+    """The value of one glued ``repr``: Python literals (:func:`ast.literal_eval`), with ``nan`` and ``inf``
+    allowed (a margin can be NaN). Anything else (a call, an attribute) raises ``ValueError``: the page
+    never evaluates code."""
+    return ast.literal_eval(_FloatNames().visit(ast.parse(text, mode="eval")))
 
 
 def glued(nb: dict) -> dict:
@@ -107,10 +112,9 @@ def _chapter_state(root: Path, stem: str) -> dict:
     path = root / "book" / "notebooks" / f"{stem}.ipynb"
     if not path.is_file():
         return {"executed": False, "glue": {}, "profile": None, "current": False, "title": stem, "figures": []}
-    nb = json.loads(path.read_text())
+    nb = load_notebook(path)
     meta = nb.get("metadata", {}).get(META_KEY) or {}
-    src = root / meta.get("source", f"book/{stem}.py")
-    current = bool(meta) and src.is_file() and sources_hash(src, root) == meta.get("sources_hash")
+    current = is_current(meta, root)
     title = next((ln.lstrip("# ").strip() for c in nb.get("cells", []) if c.get("cell_type") == "markdown"
                   for ln in "".join(c.get("source", "")).splitlines() if ln.startswith("# ")), stem)
     from .figures import declared_figures

@@ -64,6 +64,15 @@ def sources_hash(chapter_source: Path, root: Path) -> str:
     return h.hexdigest()
 
 
+def is_current(meta: dict | None, root: Path) -> bool:
+    """Whether an executed notebook's provenance record ``meta`` still matches its chapter's sources
+    (the source file exists and its sources hash is the recorded one)."""
+    if not meta:
+        return False
+    src = Path(root) / meta.get("source", "")
+    return src.is_file() and sources_hash(src, root) == meta.get("sources_hash")
+
+
 def prose_hash(chapter_source: Path) -> str:
     """SHA-256 of the chapter source as written (changes with any edit, prose included)."""
     return hashlib.sha256(Path(chapter_source).read_bytes()).hexdigest()

@@ -31,10 +31,27 @@ class ChapterFailed(RuntimeError):
     """A chapter raised while executing; the failed notebook is kept for inspection."""
 
 
+_NOTEBOOKS: dict[str, tuple] = {}
+
+
+def load_notebook(path: Path) -> dict:
+    """An executed notebook as a dict, parsed once per version of the file (keyed on its modification
+    time and size), so that a book build reading every page for the banner, the claims page and the
+    appendices parses each notebook once. Treat the result as read-only. ``OSError``/``ValueError``
+    propagate."""
+    path = Path(path)
+    st = path.stat()
+    stamp = (st.st_mtime_ns, st.st_size)
+    hit = _NOTEBOOKS.get(str(path.resolve()))
+    if hit is None or hit[0] != stamp:
+        with open(path) as fh:
+            hit = _NOTEBOOKS[str(path.resolve())] = (stamp, json.load(fh))
+    return hit[1]
+
+
 def read_meta(path: Path) -> dict | None:
     try:
-        with open(path) as fh:
-            return json.load(fh).get("metadata", {}).get(META_KEY)
+        return load_notebook(path).get("metadata", {}).get(META_KEY)
     except (OSError, ValueError):
         return None
 

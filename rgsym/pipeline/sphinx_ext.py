@@ -25,7 +25,7 @@ from sphinx.util.docutils import SphinxDirective
 from .chapters import repo_root
 from .hashing import prose_hash, sources_hash
 from .params import rerun_command
-from .run import META_KEY
+from .run import META_KEY, load_notebook
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def _inject(app, doctree):
     path = Path(app.env.doc2path(docname))
     if path.suffix != ".ipynb":
         return
-    nb = json.loads(path.read_text())
+    nb = load_notebook(path)
     _check_failed(nb, path)
     meta = nb.get("metadata", {}).get(META_KEY)
     if meta is None:

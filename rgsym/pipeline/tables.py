@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .hashing import sources_hash
+from .hashing import is_current
 from .params import rerun_command
-from .run import META_KEY
+from .run import META_KEY, load_notebook
 
 
 def _figures(nb: dict) -> list[dict]:
@@ -26,12 +26,11 @@ def provenance_rows(root: Path) -> list[dict]:
     """One row per executed chapter of ``book/notebooks`` (sorted), with its figures."""
     rows = []
     for path in sorted((root / "book" / "notebooks").glob("*.ipynb")):
-        nb = json.loads(path.read_text())
+        nb = load_notebook(path)
         meta = nb.get("metadata", {}).get(META_KEY)
         if not meta:
             continue
-        src = root / meta.get("source", "")
-        current = src.is_file() and sources_hash(src, root) == meta.get("sources_hash")
+        current = is_current(meta, root)
         rows.append({
             "chapter": meta.get("chapter", path.stem),
             "profile": meta.get("profile"),
