@@ -212,6 +212,7 @@ def test_real_browser_renders_figures_and_math_offline(smoke_book, name):
             state = drv.execute_script("""
                 const imgs = Array.from(document.images).filter(i => i.src.endsWith('.png'));
                 return {
+                  ready: document.readyState === 'complete' && !!document.querySelector('main h1'),
                   n_img: imgs.length,
                   loaded: imgs.filter(i => i.complete && i.naturalWidth > 0).length,
                   mjx: document.querySelectorAll('mjx-container').length,
@@ -225,9 +226,10 @@ def test_real_browser_renders_figures_and_math_offline(smoke_book, name):
                       e => !(e.closest('details') && !e.closest('details').open)).length,
                 };""")
             done_imgs = state["loaded"] == state["n_img"] and (state["n_img"] or not chapter)
-            if done_imgs and (state["mjx"] or not state["n_math"]) and not state["raw_math"]:
+            if state["ready"] and done_imgs and (state["mjx"] or not state["n_math"]) and not state["raw_math"]:
                 break
             time.sleep(0.5)
+        assert state["ready"], f"the page did not finish loading: {state}"
         assert state["mathjax"] or not state["n_math"], "MathJax did not load from the bundled copy"
         assert state["loaded"] == state["n_img"] and (state["n_img"] > 0 or not chapter), state
         assert state["raw_math"] == 0 and state["mjx_errors"] == 0, f"MathJax did not typeset every equation: {state}"
