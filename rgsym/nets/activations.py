@@ -54,6 +54,34 @@ def _silu(z):
     return torch.nn.functional.silu(z)
 
 
+def _sym_identity(z):
+    return z
+
+
+def _sym_tanh(z):
+    import sympy
+
+    return sympy.tanh(z)
+
+
+def _sym_relu(z):
+    import sympy
+
+    return (z + sympy.Abs(z)) / 2  # max(z, 0) for real z, in the form sympy simplifies
+
+
+def _sym_gelu(z):
+    import sympy
+
+    return z * (1 + sympy.erf(z / sympy.sqrt(2))) / 2
+
+
+def _sym_silu(z):
+    import sympy
+
+    return z / (1 + sympy.exp(-z))
+
+
 @dataclass(frozen=True)
 class Activation:
     r"""An elementwise activation :math:`\phi` with its symmetry and polynomial facts.
@@ -66,6 +94,9 @@ class Activation:
     is_odd: bool = False
     poly_coeffs: tuple | None = None
     fn: Callable = field(default=_identity, repr=False, compare=False)
+    symbolic: Callable | None = field(default=None, repr=False, compare=False)
+    r"""``symbolic(z)``: :math:`\phi` as a sympy expression of the real symbol ``z`` (the algebra of
+    :mod:`rgsym.nets.expressivity` reads the activation's properties off it)."""
 
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
         return self.fn(z)
@@ -96,14 +127,14 @@ def get_activation(name: str | Activation, alpha: float | None = None) -> Activa
         if alpha not in (None, 0, 0.0):
             raise ValueError(f"alpha is a parameter of the 'quadratic' activation only, got alpha={alpha} for {name!r}")
         if name == "identity":
-            return Activation("identity", 0.0, True, (0.0, 1.0), _identity)
+            return Activation("identity", 0.0, True, (0.0, 1.0), _identity, _sym_identity)
         if name == "tanh":
-            return Activation("tanh", 0.0, True, None, torch.tanh)
+            return Activation("tanh", 0.0, True, None, torch.tanh, _sym_tanh)
         if name == "relu":
-            return Activation("relu", 0.0, False, None, _relu)
+            return Activation("relu", 0.0, False, None, _relu, _sym_relu)
         if name == "gelu":
-            return Activation("gelu", 0.0, False, None, _gelu)
-        return Activation("silu", 0.0, False, None, _silu)
+            return Activation("gelu", 0.0, False, None, _gelu, _sym_gelu)
+        return Activation("silu", 0.0, False, None, _silu, _sym_silu)
     a = DEFAULT_ALPHA if alpha is None else float(alpha)
     if not math.isfinite(a):
         raise ValueError(f"quadratic alpha must be finite, got {alpha!r}")
@@ -111,7 +142,12 @@ def get_activation(name: str | Activation, alpha: float | None = None) -> Activa
     def _quadratic(z, a=a):
         return z + a * z * z
 
-    return Activation("quadratic", a, a == 0.0, (0.0, 1.0, a), _quadratic)
+    def _sym_quadratic(z, a=a):
+        import sympy
+
+        return z + sympy.nsimplify(a) * z**2
+
+    return Activation("quadratic", a, a == 0.0, (0.0, 1.0, a), _quadratic, _sym_quadratic)
 
 
 def poly_coefficients(act) -> tuple | None:

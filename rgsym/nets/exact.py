@@ -35,11 +35,17 @@ def exact_layers(config: MLPConfig) -> list[tuple[torch.Tensor, torch.Tensor]] |
       \mathrm{relu} = \mathrm{relu}`) and output weights :math:`v` with :math:`Hv[\phi(z)-\phi(-z)]/2 = z`
       (:math:`Hv = 2` for ReLU, 1 for the quadratic). For the quadratic this works at depth 1 only: a
       second tied layer leaves the odd term :math:`2\alpha^2 (aH)^2 z^3` (``None`` at depth > 1);
-    * tanh, GELU, SiLU: no finite exact representation (``None``).
+    * tanh, GELU, SiLU: no finite exact representation (``None``);
+    * hidden units tied in :math:`1 < g < H` groups: the construction for width :math:`g`, every unit
+      copied :math:`m = H/g` times and every weight it feeds divided by :math:`m`.
 
     The weights satisfy the config's own constraints (no biases at all, first-layer rows constant).
     """
     act, H, b, D = config.act, config.width, config.b, config.depth
+    g = config.hidden_groups
+    if 1 < g < H:  # graded tying: the exact network of width g, each unit split into m = H/g equal copies
+        small = exact_layers(config.replace(width=g, groups=None))
+        return None if small is None else _inflate(small, H // g)
     r = 1.0 / math.sqrt(b)
     zeros = torch.zeros
     if act.name == "identity" or (act.name == "quadratic" and act.alpha == 0.0):
@@ -111,3 +117,16 @@ def _tied_layers(H: int, b: int, D: int, v: float) -> list[tuple[torch.Tensor, t
                for _ in range(D - 1)]
     layers.append((torch.full((1, H), v, dtype=torch.float64), torch.zeros(1, dtype=torch.float64)))
     return layers
+
+
+def _inflate(layers, m: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Split every hidden unit of ``layers`` into ``m`` equal copies (rows repeated; the weights they
+    feed repeated and divided by ``m``): the same function, with the units tied in groups of ``m``."""
+    out, n = [], len(layers)
+    for k, (W, c) in enumerate(layers):
+        if k > 0:
+            W = W.repeat_interleave(m, dim=1) / m
+        if k < n - 1:
+            W, c = W.repeat_interleave(m, dim=0), c.repeat_interleave(m)
+        out.append((W, c))
+    return out

@@ -26,6 +26,13 @@ there, because the tied entries receive identical gradients and hence identical 
   :math:`f(s) = [g(s) - g(-s)]/2` (flag :attr:`EnsembleMLP.antisymmetrised`).
 * combinations joined by ``+``.
 
+**Graded tying** (:attr:`MLPConfig.groups`): the hidden units of every hidden layer fall into :math:`g`
+contiguous groups of :math:`m = H/g` units, and the units of a group share incoming weights and bias
+while a weight fed by a group is one value per group. :math:`g = 1` is ``tied-hidden`` (the config is
+normalised to that name) and :math:`g = H` is free, so :math:`g = 1, 2, 4, \dots, H` is a graded
+constraint axis at fixed size. The grouped layers are :math:`P W` gathered back to the units, with
+:math:`P` the ``(g, H)`` group-averaging matrix: copies are exact, so the groups hold to the last bit.
+
 Members may differ in activation and symmetry (they must share ``b``, ``H`` and ``depth``, i.e. the
 tensor shapes); each member's initial weights depend only on ``(b, H, depth, seed)``, so that a
 member built alone equals the same member inside any ensemble, and members with equal seeds but
@@ -49,6 +56,7 @@ from ..validation import as_int, check_choice
 from .activations import Activation, get_activation
 from .ensemble import apply_runs, check_indices, flow, member_lists, member_modes, runs, uniform, where_members
 from .forward import plain_forward
+from .tying import group_matrices, init_project, project_layers
 
 SYMMETRIES = (
     "free",
@@ -63,6 +71,15 @@ SYMMETRIES = (
 """All symmetry variants, from unconstrained to fully constrained."""
 
 MAX_DEPTH = 3
+
+
+def join_flags(flags) -> str:
+    """The symmetry name of a set of elementary constraints, e.g. ``{'odd', 'perm-in'}`` -> ``'perm-in+odd'``."""
+    order = ("perm-in", "tied-hidden", "odd")
+    unknown = set(flags) - set(order)
+    if unknown:
+        raise ValueError(f"unknown constraints {sorted(unknown)}; valid: {order}")
+    return "+".join(f for f in order if f in flags) or "free"
 
 
 def symmetry_flags(symmetry: str) -> frozenset:
@@ -85,12 +102,28 @@ class MLPConfig:
     activation: str = "tanh"
     symmetry: str = "free"
     alpha: float | None = None
+    groups: int | None = None
 
     def __post_init__(self):
         for name, lo, hi in (("b", 2, 1024), ("width", 1, 4096), ("depth", 1, MAX_DEPTH)):
             as_int(name, getattr(self, name), lo, hi)
         check_choice("symmetry", self.symmetry, SYMMETRIES)
         object.__setattr__(self, "alpha", get_activation(self.activation, self.alpha).alpha)
+        if self.groups is not None:
+            g = as_int("groups", self.groups, 1, self.width)
+            if self.width % g:
+                valid = [d for d in range(1, self.width + 1) if self.width % d == 0]
+                raise ValueError(f"groups={g} must divide width={self.width}; valid: {valid}")
+            flags = self.flags
+            if "tied-hidden" in flags and g != 1:
+                raise ValueError(f"'tied-hidden' ties all hidden units (groups=1); got groups={g} with "
+                                 f"symmetry {self.symmetry!r}")
+            # canonical form: g = H is free, g = 1 is 'tied-hidden'
+            if g == 1:
+                object.__setattr__(self, "symmetry", join_flags(flags | {"tied-hidden"}))
+            object.__setattr__(self, "groups", None)
+            if 1 < g < self.width:
+                object.__setattr__(self, "groups", g)
 
     # -- derived facts -------------------------------------------------------------------
     @property
@@ -100,6 +133,11 @@ class MLPConfig:
     @property
     def flags(self) -> frozenset:
         return symmetry_flags(self.symmetry)
+
+    @property
+    def hidden_groups(self) -> int:
+        """:math:`g`, the number of groups of tied units in every hidden layer (1: ``tied-hidden``, ``width``: free)."""
+        return 1 if "tied-hidden" in self.flags else (self.groups or self.width)
 
     @property
     def antisymmetrised(self) -> bool:
@@ -113,17 +151,17 @@ class MLPConfig:
     @property
     def n_params(self) -> int:
         """Number of free (independent) parameters under the symmetry constraints."""
-        f, d = self.flags, self.dims
-        tied, perm, odd = "tied-hidden" in f, "perm-in" in f, "odd" in f
+        f, d, g = self.flags, self.dims, self.hidden_groups
+        perm, odd = "perm-in" in f, "odd" in f
         n = 0
         for k in range(len(d) - 1):
             n_in, n_out = d[k], d[k + 1]
             first, last = k == 0, k == len(d) - 2
-            rows = 1 if (tied and not last) else n_out
-            cols = (1 if perm else n_in) if first else (1 if tied else n_in)
+            rows = n_out if last else g
+            cols = (1 if perm else n_in) if first else g
             n += rows * cols
             if not odd:
-                n += 1 if (tied and not last) else n_out
+                n += n_out if last else g
         return n
 
     @property
@@ -132,8 +170,11 @@ class MLPConfig:
 
     def key(self) -> dict:
         """The configuration as plain data (for hashing and tables)."""
-        return {"b": self.b, "width": self.width, "depth": self.depth, "activation": self.activation,
-                "alpha": self.alpha, "symmetry": self.symmetry}
+        d = {"b": self.b, "width": self.width, "depth": self.depth, "activation": self.activation,
+             "alpha": self.alpha, "symmetry": self.symmetry}
+        if self.groups is not None:
+            d["groups"] = self.groups
+        return d
 
     def replace(self, **changes) -> "MLPConfig":
         return replace(self, **changes)
@@ -172,13 +213,19 @@ class EnsembleMLP(nn.Module):
         self._act_runs = runs(acts)
         E = self.n_members
         perm = torch.tensor(["perm-in" in c.flags for c in configs])
-        tied = torch.tensor(["tied-hidden" in c.flags for c in configs])
+        tied = torch.tensor([c.hidden_groups < c.width for c in configs])
         odd = torch.tensor(["odd" in c.flags for c in configs])
         anti = torch.tensor([c.antisymmetrised for c in configs])
         for name, m in (("perm_mask", perm), ("tied_mask", tied), ("odd_mask", odd), ("anti_mask", anti)):
             self.register_buffer(name, m.to(device), persistent=False)
         # python-level summaries, to skip masked ops where no member (or every member) needs them
         self._mode = member_modes({"perm": perm, "tied": tied, "odd": odd, "anti": anti})
+        # graded tying: group-averaging matrices, needed only where a tied member has g > 1 groups
+        self._grouped = any(1 < c.hidden_groups < c.width for c in configs)
+        if self._grouped:
+            P, gid = group_matrices([c.hidden_groups for c in configs], self.width, dtype)
+            self.register_buffer("group_avg", P.to(device), persistent=False)
+            self.register_buffer("group_id", gid.to(device), persistent=False)
 
         if _raw is None:
             ws, cs = self._init_raw(dtype)
@@ -192,7 +239,7 @@ class EnsembleMLP(nn.Module):
     def _init_raw(self, dtype):
         r"""Per-member init: :math:`U(-1/\sqrt{d_{in}}, 1/\sqrt{d_{in}})` for weights and biases (PyTorch's
         default), drawn in float64 from a generator seeded by ``(b, width, depth, seed)`` only, then
-        placed in the member's symmetric subspace by :func:`_init_project`."""
+        placed in the member's symmetric subspace by :func:`~rgsym.nets.tying.init_project`."""
         ws = [[] for _ in range(len(self.dims) - 1)]
         cs = [[] for _ in range(len(self.dims) - 1)]
         for seed, cfg in zip(self.seeds, self.configs):
@@ -205,7 +252,7 @@ class EnsembleMLP(nn.Module):
                 c1.append(((torch.rand(1, n_out, generator=g, dtype=torch.float64) * 2 - 1) * bound).to(dtype))
             # start inside the member's symmetric subspace (member by member, so that the numbers do
             # not depend on the ensemble the member sits in)
-            for k, (w, c) in enumerate(_init_project(w1, c1, cfg.flags)):
+            for k, (w, c) in enumerate(init_project(w1, c1, cfg.flags, cfg.hidden_groups)):
                 ws[k].append(w)
                 cs[k].append(c)
         return [torch.cat(w) for w in ws], [torch.cat(c) for c in cs]
@@ -287,6 +334,8 @@ class EnsembleMLP(nn.Module):
         r"""Effective layers :math:`(W^{(k)}, c^{(k)})`, ``W: (E, d_{k+1}, d_k)``, ``c: (E, d_{k+1})``,
         with the symmetry constraints applied (zeros where a member has no bias)."""
         masks = {"perm": self.perm_mask, "tied": self.tied_mask, "odd": self.odd_mask}
+        if self._grouped:
+            masks["group_avg"], masks["group_id"] = self.group_avg, self.group_id
         return project_layers(list(self.weights), list(self.biases), self._mode, masks)
 
     def _act(self, z: torch.Tensor) -> torch.Tensor:
@@ -326,62 +375,3 @@ class EnsembleMLP(nn.Module):
     def extra_repr(self) -> str:
         kinds = sorted({(c.activation, c.symmetry) for c in self.configs})
         return f"E={self.n_members}, dims={self.dims}, members={kinds[:4]}{'...' if len(kinds) > 4 else ''}"
-
-
-def _init_project(weights, biases, flags) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    r"""Initial weights inside the symmetric subspace, from one member's raw draws (``(1, out, in)``).
-
-    A tied weight takes the value of one representative raw entry (not the mean, which would shrink
-    it): ``perm-in`` copies column 0 of the first layer, so :math:`u_h\sum_i s_i` keeps the variance of
-    a free unit; ``tied-hidden`` copies row 0 (incoming weights and bias) to every unit, and a weight
-    fed by the :math:`H` identical units of a hidden layer, which acts as one weight :math:`H a`, is
-    set to :math:`a = a_{\rm raw}/\sqrt H`, so that :math:`Ha \sim U(-1, 1)` like a fan-in-one
-    weight; ``odd`` zeroes the biases.
-    """
-    out, n = [], len(weights)
-    for k in range(n):
-        W, c = weights[k].clone(), biases[k].clone()
-        first, last = k == 0, k == n - 1
-        if first and "perm-in" in flags:
-            W = W[..., :1].expand_as(W).clone()
-        if "tied-hidden" in flags:
-            if not first:
-                H = W.shape[-1]
-                W = (W[..., :1, :1] / math.sqrt(H)).expand_as(W).clone()
-            elif not last:
-                W = W[..., :1, :].expand_as(W).clone()
-            if not last:
-                c = c[..., :1].expand_as(c).clone()
-        if "odd" in flags:
-            c = torch.zeros_like(c)
-        out.append((W, c))
-    return out
-
-
-def project_layers(weights, biases, modes: dict, masks: dict) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    r"""Project raw stacked layers onto each member's symmetric subspace (mean over tied entries).
-
-    ``weights[k]``: ``(E, d_{k+1}, d_k)``, ``biases[k]``: ``(E, d_{k+1})``; ``modes[name]`` is ``'all'``,
-    ``'none'`` or ``'some'`` for ``name`` in ``perm``, ``tied``, ``odd``, and ``masks[name]`` the
-    ``(E,)`` bool mask used where the mode is ``'some'``.
-    """
-    out = []
-    n = len(weights)
-    for k in range(n):
-        W, c = weights[k], biases[k]
-        first, last = k == 0, k == n - 1
-        if first and modes["perm"] != "none":
-            W = where_members(modes["perm"], masks.get("perm"), W.mean(-1, keepdim=True).expand_as(W), W)
-        if modes["tied"] != "none":
-            Wt = W
-            if not last:
-                Wt = Wt.mean(-2, keepdim=True)
-            if not first:
-                Wt = Wt.mean(-1, keepdim=True)
-            W = where_members(modes["tied"], masks.get("tied"), Wt.expand_as(W), W)
-            if not last:
-                c = where_members(modes["tied"], masks.get("tied"), c.mean(-1, keepdim=True).expand_as(c), c)
-        if modes["odd"] != "none":
-            c = where_members(modes["odd"], masks.get("odd"), torch.zeros_like(c), c)
-        out.append((W, c))
-    return out

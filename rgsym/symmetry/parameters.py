@@ -43,7 +43,7 @@ from typing import Callable, Sequence
 import torch
 
 from ..nets.forward import plain_forward
-from ..nets.mlp import project_layers
+from ..nets.tying import project_layers
 from ..nets.activations import activation_key as _act_key
 from ..nets.activations import poly_coefficients as _activation_coeffs
 
