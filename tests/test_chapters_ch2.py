@@ -7,10 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from rgsym.chapters.ch2_mlps import (C2_FACTOR, best_and_worst, c2_verdict, cell_stats, chapter2_spec, headline_numbers,
-                                     most_constrained_by_activation, parameter_grid, parameter_range,
-                                     representation_table, resolve_workers, tied_bias_check, tied_check_agrees,
-                                     verdict_numbers)
+from rgsym.chapters.ch2_mlps import (cell_stats, chapter2_spec, headline_numbers, parameter_grid, parameter_range, representation_table, resolve_workers, tied_bias_check, tied_check_agrees)
 from rgsym.learn.measures import MeasureConfig
 from rgsym.learn.mlp_sweep import SweepSpec
 from rgsym.learn.sweep import SweepResult
@@ -37,9 +34,8 @@ def test_chapter2_profiles_meet_the_issue():
     assert np.isfinite(paper.cost())
 
 
-def test_cell_stats_and_c2_verdict_on_a_synthetic_table():
-    """A hand-made sweep table where the middle cell is best: the verdict must say C2 holds, and not
-    when the smallest model is best."""
+def test_cell_stats_on_a_synthetic_table():
+    """Medians and quartiles over seeds of a hand-made sweep table, the diverged member counted apart."""
     spec = tiny_spec(symmetries=("free", "tied-hidden"), activations=("relu",), sizes=((1, 2), (2, 8)), seeds=(0, 1, 2))
     members = spec.members()
     rows, mrows = [], []
@@ -55,12 +51,6 @@ def test_cell_stats_and_c2_verdict_on_a_synthetic_table():
     assert st["n"].sum() == len(members) - 1 and st["n_excluded"].sum() == 1
     cell = st[(st.symmetry == "free") & (st["size"] == "1x2")].iloc[0]
     assert cell["median"] == pytest.approx(0.105) and cell["q25"] == pytest.approx(0.1025) and cell["n_excluded"] == 1
-    v = c2_verdict(res, "G2", activations=("relu",)).iloc[0]
-    # n_params: tied 1x2 = 5 (fewest), tied 2x8 = 7, free 1x2 = 9, free 2x8 = 105 (most)
-    assert v.best == "tied-hidden 2x8" and v.most_constrained == "tied-hidden 1x2" and v.most_complex == "free 2x8"
-    assert v.holds and v.ratio_complex == pytest.approx(100.0)
-    res.table.loc[(res.table.symmetry == "tied-hidden") & (res.table["size"] == "1x2"), "value"] = 0.001
-    assert not c2_verdict(res, "G2", activations=("relu",)).iloc[0].holds
     with pytest.raises(ValueError, match="no measure"):
         cell_stats(res, "G7")
 
@@ -117,17 +107,7 @@ def test_the_numbers_the_prose_quotes():
                      sizes=((1, 2), (3, 16)))
     s = _summary()
     h = headline_numbers(s, spec)
-    assert h["c1_frac"] == pytest.approx(3 / 5) and h["c1_best"] == 1e-12 and h["best_sym"] == "odd"
-    assert h["tied_ratio"] == pytest.approx(0.4 / 1e-12)
-    assert h["big_gap"] == pytest.approx(1e6) and h["small_gap"] == pytest.approx(0.155 / 0.0505)
-    assert best_and_worst(s, spec) == [("best", "gaussian", 3), ("worst", "gaussian", 1)]
-    v2 = pd.DataFrame({"task": ["gaussian"], "most_constrained": ["odd 1x2"]})
-    per = most_constrained_by_activation(v2, s, spec)
-    assert per.activation.tolist() == ["relu"] and per["exact to rounding (< 1e-8)"].all()
-    assert verdict_numbers(pd.DataFrame({"holds": [True, False]})) == {"n_hold": 1, "n_tests": 2,
-                                                                     "verdict": "partly supported"}
-    assert verdict_numbers(pd.DataFrame({"holds": [True]}))["verdict"] == "supported"
-    assert C2_FACTOR == 2.0
+    assert h == {"c1_frac": pytest.approx(3 / 5), "c1_best": 1e-12}
 
 
 def test_chapter2_spec_takes_no_device():

@@ -47,7 +47,8 @@ def test_exact_map_scores_zero_and_rows_are_complete():
     for e, t in enumerate(tasks):
         rows = df[df.member == e]
         g2 = rows[rows.family == "G2"].measure.tolist()
-        assert {f"G2_law:{q}" for q in unseen_laws(t)} | {f"G2_scale:{s:g}" for s in SCALES} | {"G2"} == set(g2)
+        assert {f"G2_law:{q}" for q in unseen_laws(t)} | {f"G2_scale:{s:g}" for s in SCALES} | \
+            {"G2", "G2_laws", "G2_scales"} == set(g2)
         assert len(rows[rows.measure.str.startswith("G3_sample")]) == CFG.L
         assert len(rows[rows.measure.str.startswith("G3_kappa")]) == 4 * CFG.L
         assert rows[rows.measure == "G1"].law.item() == t
@@ -148,3 +149,14 @@ def test_blown_up_flow_gives_nan_cumulants_without_warnings():
     df = evaluate(ScaledMap([1e30, 1.0]), ["uniform", "uniform"], CFG)  # f^l overflows to inf in a few steps
     w = _wide(df)
     assert np.isnan(w.loc[0, f"G3_kappa4:{CFG.L}"]) and np.isfinite(w.loc[1, f"G3_kappa4:{CFG.L}"])
+
+
+def test_g2_splits_into_laws_and_scales():
+    """G2-laws is the mean over the unseen laws, G2-scale the mean over the rescalings, and G2 their pooled mean."""
+    df = evaluate(ScaledMap([1.1], [0.05]), ["gaussian"], CFG)
+    w = _wide(df).iloc[0]
+    laws = [w[f"G2_law:{q}"] for q in unseen_laws("gaussian")]
+    scales = [w[f"G2_scale:{s:g}"] for s in SCALES]
+    assert w["G2_laws"] == pytest.approx(np.mean(laws)) and w["G2_scales"] == pytest.approx(np.mean(scales))
+    assert w["G2"] == pytest.approx(np.mean(laws + scales))
+    assert w["G2_scales"] != pytest.approx(w["G2_laws"])  # a bias hurts small scales more: they differ

@@ -41,7 +41,10 @@ def test_tidy_tables_and_cache_hit(fresh_cache):
     res = run_sweep(spec, progress=False)
     n = 2 * 2 * 2
     assert res.n_trained == len(spec.chunks()) and res.n_cached == 0
-    assert list(res.members.columns) == list(MEMBER_COLUMNS) and len(res.members) == n
+    assert list(res.members.columns) == list(MEMBER_COLUMNS) + ["groups", "linear_class"] and len(res.members) == n
+    # the 1x3 odd ReLU net is linear by construction (eq. 2.1), the free one is not; identity always is
+    lin = res.members.set_index(["activation", "symmetry"]).linear_class.groupby(level=[0, 1]).first()
+    assert lin[("relu", "odd")] and not lin[("relu", "free")] and lin[("identity", "free")]
     assert res.members.member_id.tolist() == list(range(n))
     t = res.table
     for col in ("member_id", "symmetry", "activation", "seed", "task", "measure", "value", "source_hash", "device"):
@@ -287,3 +290,24 @@ def test_a_dask_cluster_gives_bit_identical_rows(fresh_cache, tmp_path, monkeypa
         remote = run_sweep(spec, progress=False, executor=client.get_executor())
     assert remote.n_trained == len(spec.chunks())
     pd.testing.assert_frame_equal(local.table.drop(columns=["created"]), remote.table.drop(columns=["created"]))
+
+
+def test_graded_sweep_grid():
+    spec = tiny_spec(sizes=((1, 4), (2, 2)), symmetries=("free", "odd"), activations=("relu", "tanh"), groups="graded")
+    cfgs = spec.configs()
+    assert {(c.width, c.hidden_groups) for c in cfgs} == {(4, 1), (4, 2), (4, 4), (2, 1), (2, 2)}
+    assert len(spec.members()) == len(cfgs) * len(spec.tasks) * len(spec.seeds)
+    lean = spec.replace(linear_classes=False).configs()
+    from rgsym.nets.expressivity import linear_by_construction
+
+    assert [c for c in cfgs if not linear_by_construction(c)[0]] == lean and len(lean) < len(cfgs)
+    # every chunk mixes the groups of one (size, activation, antisymmetrisation): few, large ensembles
+    for ids in spec.chunks():
+        c = [spec.members()[i].config for i in ids]
+        assert len({(x.depth, x.width, x.activation, x.antisymmetrised) for x in c}) == 1
+    with pytest.raises(ValueError, match="powers of two"):
+        tiny_spec(sizes=((1, 3),), groups="graded")
+    with pytest.raises(ValueError, match="tied-hidden"):
+        tiny_spec(sizes=((1, 4),), symmetries=("free", "tied-hidden"), groups="graded")
+    with pytest.raises(ValueError, match="groups"):
+        tiny_spec(groups="some")

@@ -1,14 +1,13 @@
-r"""Chapter 2 (MLPs learning the RG step): its grid, its checks and the computed verdict on claim C2.
+r"""Chapter 2 (MLPs learning the RG step): its survey grid and its checks.
 
 * :func:`chapter2_spec`, :func:`resolve_workers` -- the sweep of each profile and how to run it;
 * :func:`representation_table`, :func:`tied_bias_check` -- what each architecture can represent
   exactly (:func:`rgsym.nets.exact.exact_layers`) and the closed form
   :math:`2\alpha^2/(1+2\alpha c)^2` of the tied quadratic network's error;
-* :func:`cell_stats`, :func:`c2_verdict` -- medians over seeds and the test of claim C2 (symmetry and
-  expressivity compete): the best (symmetry, size) cell must beat both the most constrained and the
-  most complex cell by :data:`C2_FACTOR`;
-* :func:`verdict_numbers`, :func:`headline_numbers`, :func:`most_constrained_by_activation`,
-  :func:`best_and_worst` -- the numbers the chapter's prose quotes.
+* :func:`cell_stats` -- medians and quartiles over seeds of the survey's cells;
+* :func:`headline_numbers` -- the C1 numbers the chapter's prose quotes.
+
+The test of claim C2 runs on the constraint map of :mod:`rgsym.chapters.ch2_constraint`.
 
 Thresholds are the named constants below.
 """
@@ -31,14 +30,10 @@ from ..nets.exact import exact_layers, from_layers, tied_bias_layers
 from ..nets.mlp import SYMMETRIES, MLPConfig
 from ..validation import as_optional_int, check_choice
 
-C2_FACTOR = 2.0
-"""C2 holds when the most constrained and the most complex cell are both this many times worse than the best."""
 TIED_MC_RTOL = 0.05
 """Relative tolerance of the Monte Carlo check of the tied quadratic network's closed-form error."""
 C1_G1 = 1e-2
 """A network "learns the step" (claim C1) when its in-distribution error G1 is below this."""
-EXACT_TO_ROUNDING = 1e-8
-"""A median G2 below this is exact to rounding (a network that is exactly linear)."""
 REPRESENTATION_ACTIVATIONS = ("identity", "relu", "quadratic", "tanh")
 """Activations of the exact-representation table."""
 TIED_BIASES = (0.0, 1.0, 3.0, 10.0, 30.0)
@@ -113,44 +108,6 @@ def cell_stats(result: SweepResult, measure: str, by: Sequence[str] = ("task", "
     return out.reset_index()
 
 
-def c2_verdict(result: SweepResult, measure: str = "G2", activations: Iterable[str] = NONLINEAR,
-               factor: float = C2_FACTOR) -> pd.DataFrame:
-    r"""The computed test of claim C2 (symmetry and expressivity compete), one row per task.
-
-    Cells are (symmetry, size) pairs, scored by the median of ``measure`` over seeds and the given
-    (nonlinear) activations, diverged members left out; a cell's complexity is its number of free
-    parameters. C2 *holds* for a task when the best cell is neither the most constrained one (fewest
-    free parameters) nor the most complex one (most), and both of those are worse than the best by at
-    least ``factor``. The row reports the three cells and the ratios.
-    """
-    acts = [a for a in activations if a in result.spec.activations]
-    if not acts:
-        raise ValueError(f"none of the activations {tuple(activations)} is in this sweep")
-    mem = result.members
-    npar = mem.groupby(["symmetry", "size"])["n_params"].first()
-    stats = cell_stats(result, measure, by=("task", "symmetry", "size"), activations=acts)
-    rows = []
-    for task, s in stats.groupby("task"):
-        s = s.assign(n_params=[int(npar[(a, z)]) for a, z in zip(s.symmetry, s["size"])])
-        s = s[s["n"] > 0]
-        best = s.loc[s["median"].idxmin()]
-        least = s.sort_values(["n_params", "median"]).iloc[0]
-        most = s.sort_values(["n_params", "median"], ascending=[False, True]).iloc[0]
-        r_least, r_most = least["median"] / best["median"], most["median"] / best["median"]
-        holds = bool(best.name not in (least.name, most.name) and r_least >= factor and r_most >= factor)
-        rows.append({"task": task, "measure": measure,
-                     "best": f"{best.symmetry} {best['size']}", "best_median": float(best["median"]),
-                     "best_n_params": int(best.n_params),
-                     "most_constrained": f"{least.symmetry} {least['size']}",
-                     "most_constrained_median": float(least["median"]),
-                     "most_constrained_n_params": int(least.n_params),
-                     "most_complex": f"{most.symmetry} {most['size']}", "most_complex_median": float(most["median"]),
-                     "most_complex_n_params": int(most.n_params),
-                     "ratio_constrained": float(r_least), "ratio_complex": float(r_most),
-                     "n_excluded": int(s["n_excluded"].sum()), "holds": holds})
-    return pd.DataFrame(rows)
-
-
 # -- what each architecture can represent (before any training) ----------------------------------
 def representation_table(spec: SweepSpec, gen: torch.Generator, *, width: int = 4, depth: int = 2) -> pd.DataFrame:
     """``max |f - T_b|`` of the exact construction of every (activation, symmetry) pair (the first five
@@ -222,56 +179,13 @@ def nonlinear(spec: SweepSpec) -> list[str]:
     return [a for a in spec.activations if a in NONLINEAR]
 
 
-def verdict_numbers(verdicts: pd.DataFrame) -> dict:
-    """How many of the C2 tests hold and the overall word: 'supported' (all), 'partly supported'
-    (some) or 'not supported' (none)."""
-    n_hold = int(verdicts.holds.sum())
-    word = "supported" if n_hold == len(verdicts) else ("partly supported" if n_hold else "not supported")
-    return {"n_hold": n_hold, "n_tests": len(verdicts), "verdict": word}
-
-
 def trained_nonlinear(summary: pd.DataFrame, spec: SweepSpec) -> pd.DataFrame:
     """The summary rows of the non-diverged nonlinear networks."""
     return summary[~summary.diverged & summary.activation.isin(nonlinear(spec))]
 
 
 def headline_numbers(summary: pd.DataFrame, spec: SweepSpec) -> dict:
-    """C1 (fraction of nonlinear networks with G1 below :data:`C1_G1`, best G1), the best symmetry by
-    median G2 and the ``tied-hidden`` ratio to it, and the train/out-of-distribution gaps of the
-    largest and the smallest free networks."""
+    """C1 on the survey grid: the fraction of non-diverged nonlinear networks with G1 below :data:`C1_G1`,
+    and the best G1."""
     ok = trained_nonlinear(summary, spec)
-    by_sym = ok.groupby("symmetry").G2.median()
-    sizes = [f"{d}x{w}" for d, w in spec.sizes]
-    big = ok[(ok.symmetry == "free") & (ok["size"] == sizes[-1])]
-    small = ok[(ok.symmetry == "free") & (ok["size"] == sizes[0])]
-    return {"c1_frac": float((ok.G1 < C1_G1).mean()), "c1_best": float(ok.G1.min()),
-            "best_sym": by_sym.idxmin(), "tied_ratio": float(by_sym.get("tied-hidden", np.nan) / by_sym.min()),
-            "big_train": float(big.final_train_loss.median()), "big_g2": float(big.G2.median()),
-            "big_gap": float(big.G2.median() / big.final_train_loss.median()),
-            "small_gap": float(small.G2.median() / small.final_train_loss.median())}
-
-
-def most_constrained_by_activation(v2: pd.DataFrame, summary: pd.DataFrame, spec: SweepSpec) -> pd.DataFrame:
-    """The most constrained cell of each task (from the G2 verdict ``v2``) split by activation: median
-    G2, seeds, and whether it is exact to rounding (below :data:`EXACT_TO_ROUNDING`)."""
-    ok = trained_nonlinear(summary, spec)
-    rows = []
-    for _, r in v2.iterrows():
-        sym_c, size_c = r.most_constrained.split(" ")
-        cell = ok[(ok.symmetry == sym_c) & (ok["size"] == size_c) & (ok.task == r.task)]
-        for act, g in cell.groupby("activation"):
-            rows.append({"task": r.task, "cell": r.most_constrained, "activation": act, "median G2": g.G2.median(),
-                         "seeds": len(g), "exact to rounding (< 1e-8)": bool(g.G2.median() < EXACT_TO_ROUNDING)})
-    return pd.DataFrame(rows)
-
-
-def best_and_worst(summary: pd.DataFrame, spec: SweepSpec, measure: str = "G2") -> list[tuple[str, str, int]]:
-    """``(kind, task, member_id)`` of the nonlinear network with the lowest and the highest ``measure``
-    for every task (non-diverged, finite values only)."""
-    nl = summary[summary.activation.isin(nonlinear(spec)) & ~summary.diverged & np.isfinite(summary[measure])]
-    picks = []
-    for task in spec.tasks:
-        d = nl[nl.task == task]
-        picks += [("best", task, int(d.loc[d[measure].idxmin()].member_id)),
-                  ("worst", task, int(d.loc[d[measure].idxmax()].member_id))]
-    return picks
+    return {"c1_frac": float((ok.G1 < C1_G1).mean()), "c1_best": float(ok.G1.min())}

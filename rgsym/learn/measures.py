@@ -10,7 +10,8 @@ For a member :math:`f` trained on the base law :math:`p_0` (its *task*) and the 
   :math:`q\ne p_0`, and ``G2_scale:<λ>`` :math:`=\varepsilon(f; \lambda s)` for rescaled inputs
   :math:`\lambda s`, :math:`s\sim p_0`, :math:`\lambda\in\{0.25, 0.5, 2, 4\}` (the exact map is linear,
   so the normalisation by :math:`\lambda^2` makes the scales comparable). ``G2`` is the mean of these
-  components;
+  components, ``G2_laws`` the mean of the unseen laws alone (unit scale) and ``G2_scales`` the mean of
+  the rescalings alone (each reported on its own where a verdict needs one kind of shift);
 * **G3** successive RG on lattices of :math:`N = b^L` sites drawn from :math:`p_0`: ``G3_sample:<l>``
   :math:`=\varepsilon(f^{\circ l}; p_0^{\otimes N})` of the learned flow against the exact one after
   :math:`l = 1..L` steps; ``G3_kappa<n>:<l>`` :math:`= |k_n(s^{(l)}) - b^{l(1-n/2)}\kappa_n|` for
@@ -181,16 +182,18 @@ def _evaluate(model, tasks, config, dev) -> pd.DataFrame:
         for i in range(Ec):
             e, t = start + i, ctasks[i]
             add(e, "G1", "G1", float(res[(t, 1.0)][i]), law=t, scale=1.0)
-            comps = []
+            laws_, scales_ = [], []
             for law in unseen_laws(t):
                 v = float(res[(law, 1.0)][i])
-                comps.append(v)
+                laws_.append(v)
                 add(e, f"G2_law:{law}", "G2", v, law=law, scale=1.0)
             for lam in c.scales:
                 v = float(res[(t, lam)][i])
-                comps.append(v)
+                scales_.append(v)
                 add(e, f"G2_scale:{lam:g}", "G2", v, law=t, scale=lam)
-            add(e, "G2", "G2", float(torch.tensor(comps, dtype=torch.float64).mean()), law=t)
+            add(e, "G2", "G2", _mean(laws_ + scales_), law=t)
+            add(e, "G2_laws", "G2", _mean(laws_), law=t, scale=1.0)
+            add(e, "G2_scales", "G2", _mean(scales_), law=t)
             for lv, (err, k) in enumerate(g3, start=1):
                 add(e, f"G3_sample:{lv}", "G3", float(err[i]), law=t, level=lv)
                 for n in range(1, 5):
@@ -204,6 +207,10 @@ def _evaluate(model, tasks, config, dev) -> pd.DataFrame:
             add(e, "G3_fp_exact", "G3", _fp_distance(exact_k[t][-1]), law=t, level=c.L)
     df = pd.DataFrame(rows, columns=list(MEASURE_COLUMNS))
     return df
+
+
+def _mean(values) -> float:
+    return float(torch.tensor(values, dtype=torch.float64).mean())
 
 
 def _fp_distance(k: torch.Tensor) -> float:

@@ -22,7 +22,8 @@ from ..codehash import code_hash
 from ..clt.laws import LAWS, TRAIN_LAWS
 from ..nets.activations import ACTIVATIONS, DEFAULT_ALPHA
 from ..nets.mlp import MAX_DEPTH, SYMMETRIES, EnsembleMLP, MLPConfig
-from ..validation import as_choices, as_int
+from ..nets.expressivity import linear_by_construction
+from ..validation import as_choices, as_int, check_choice
 from . import cache
 from .measures import MeasureConfig
 from .sweep import (Member, SweepResult, check_workers, execute_chunks, member_tables,
@@ -30,6 +31,12 @@ from .sweep import (Member, SweepResult, check_workers, execute_chunks, member_t
 from .training import TrainConfig
 
 NAMESPACE = "mlp-sweeps"
+GROUPINGS = ("symmetry", "graded")
+r"""How a sweep sets the hidden-unit groups: as each symmetry says, or graded :math:`g = 1, 2, \dots, H`."""
+MEMBER_EXTRA = {"groups": lambda m: m.config.hidden_groups,
+                "linear_class": lambda m: linear_by_construction(m.config)[0]}
+"""Columns an MLP sweep adds to the members table: the hidden-unit groups :math:`g` and whether the
+member's class is linear by construction."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,14 @@ class SweepSpec:
     ``split_activations`` trains each activation in its own ensembles (on the CPU this is faster than
     mixing activations, which costs a copy per layer; on a GPU fewer, larger ensembles win).
     The chunking does not change any member's numbers.
+
+    ``groups``: ``'symmetry'`` (the hidden units are as the symmetry says: free, or one group under
+    ``tied-hidden``) or ``'graded'`` (every symmetry is crossed with the hidden units tied in
+    :math:`g = 1, 2, 4, \dots, H` groups, :attr:`MLPConfig.groups`; the widths must then be powers of
+    two and no symmetry may name ``tied-hidden``, which is :math:`g = 1`). ``linear_classes=False`` leaves
+    out the configurations whose class is linear by construction
+    (:func:`rgsym.nets.expressivity.linear_by_construction`): they contain :math:`T_b` and are
+    references, not points of a constraint axis.
     """
 
     symmetries: tuple = ("free", "perm-in", "tied-hidden", "odd", "perm-in+odd")
@@ -55,6 +70,8 @@ class SweepSpec:
     measures: MeasureConfig = field(default_factory=MeasureConfig)
     chunk_size: int = 1024
     split_activations: bool = True
+    groups: str = "symmetry"
+    linear_classes: bool = True
 
     def __post_init__(self):
         for name, valid, kind in (("symmetries", SYMMETRIES, "symmetry"), ("activations", ACTIVATIONS, "activation"),
@@ -71,6 +88,14 @@ class SweepSpec:
             raise ValueError(f"seeds must be distinct integers, got {self.seeds!r}")
         object.__setattr__(self, "seeds", seeds)
         as_int("chunk_size", self.chunk_size, lo=1)
+        check_choice("groups", self.groups, GROUPINGS)
+        if self.groups == "graded":
+            bad = [w for _, w in sizes if w & (w - 1)]
+            if bad:
+                raise ValueError(f"graded tying needs widths that are powers of two; got {sorted(set(bad))}")
+            tied = [s for s in self.symmetries if "tied-hidden" in s]
+            if tied:
+                raise ValueError(f"graded tying already holds tied-hidden (g = 1); leave out {tied}")
         if not isinstance(self.train, TrainConfig) or not isinstance(self.measures, MeasureConfig):
             raise TypeError("train must be a TrainConfig and measures a MeasureConfig")
         MLPConfig(b=self.b, activation="quadratic", alpha=self.alpha)  # validates b and alpha
@@ -78,15 +103,27 @@ class SweepSpec:
     def replace(self, **changes) -> "SweepSpec":
         return replace(self, **changes)
 
-    def config(self, depth: int, width: int, activation: str, symmetry: str) -> MLPConfig:
+    def config(self, depth: int, width: int, activation: str, symmetry: str, groups: int | None = None) -> MLPConfig:
         return MLPConfig(b=self.b, width=width, depth=depth, activation=activation, symmetry=symmetry,
-                         alpha=self.alpha if activation == "quadratic" else None)
+                         alpha=self.alpha if activation == "quadratic" else None, groups=groups)
+
+    def group_levels(self, width: int) -> tuple:
+        """The hidden-unit groupings of a width: ``(None,)`` (as the symmetry says) or ``(1, 2, 4, ..., width)``."""
+        if self.groups == "symmetry":
+            return (None,)
+        return tuple(2**k for k in range(int(width).bit_length()) if 2**k <= width)
+
+    def configs(self) -> list[MLPConfig]:
+        """The distinct configurations, in the sweep's order (size, activation, symmetry, groups)."""
+        out = [self.config(d, w, a, s, g) for d, w in self.sizes for a in self.activations for s in self.symmetries
+               for g in self.group_levels(w)]
+        if not self.linear_classes:
+            out = [c for c in out if not linear_by_construction(c)[0]]
+        return out
 
     def members(self) -> list[Member]:
-        """All members, in the sweep's order (size, activation, symmetry, task, seed)."""
-        return [Member(self.config(d, w, a, s), t, seed)
-                for d, w in self.sizes for a in self.activations for s in self.symmetries
-                for t in self.tasks for seed in self.seeds]
+        """All members, in the sweep's order (size, activation, symmetry, groups, task, seed)."""
+        return [Member(c, t, seed) for c in self.configs() for t in self.tasks for seed in self.seeds]
 
     def chunks(self) -> list[list[int]]:
         """Member indices grouped into ensembles: same ``(depth, width)`` and antisymmetrisation flag
@@ -112,14 +149,19 @@ class SweepSpec:
         return EnsembleMLP([member.config], [member.seed], dtype=raw[0][0].dtype, _raw=raw)
 
     def key(self) -> dict:
-        return {"sizes": self.sizes, "symmetries": self.symmetries, "activations": self.activations,
-                "tasks": self.tasks, "seeds": self.seeds, "b": self.b, "alpha": self.alpha,
-                "train": self.train.key(), "measures": self.measures.key()}
+        d = {"sizes": self.sizes, "symmetries": self.symmetries, "activations": self.activations,
+             "tasks": self.tasks, "seeds": self.seeds, "b": self.b, "alpha": self.alpha,
+             "train": self.train.key(), "measures": self.measures.key()}
+        if self.groups != "symmetry" or not self.linear_classes:
+            d.update(groups=self.groups, linear_classes=self.linear_classes)
+        return d
 
     def describe(self) -> str:
         """One line naming the grid (for figure stamps)."""
         sz = ", ".join(f"{d}x{w}" for d, w in self.sizes)
-        return (f"b={self.b}, {len(self.symmetries)} sym x {len(self.activations)} act x sizes [{sz}] x "
+        graded = " x groups g = 1, 2, ..., H" if self.groups == "graded" else ""
+        lin = "" if self.linear_classes else f" ({len(self.configs())} configurations, linear-by-construction ones left out)"
+        return (f"b={self.b}, {len(self.symmetries)} sym{graded} x {len(self.activations)} act x sizes [{sz}]{lin} x "
                 f"{len(self.tasks)} tasks x {len(self.seeds)} seeds, {self.train.steps} Adam steps, "
                 f"batch {self.train.batch_size}, n_train={self.train.n_train}")
 
@@ -163,7 +205,7 @@ def run_sweep(spec: SweepSpec, *, device=None, progress: bool | None = None, max
         spec, spec.chunks(), namespace=NAMESPACE, src=src, key_fn=_chunk_key, train_fn=_train_chunk,
         worker_fn=_worker, cost_fn=_chunk_cost, label="sweep chunks", device=device, gpu=gpu, progress=progress,
         max_chunks=max_chunks, threads=threads, workers=workers, executor=executor)
-    mem, tab = member_tables(spec.members(), payloads)
+    mem, tab = member_tables(spec.members(), payloads, extra=MEMBER_EXTRA)
     return SweepResult(spec, mem, tab, payloads, n_trained, n_cached)
 
 

@@ -9,6 +9,8 @@ MLP ensembles with built-in weight symmetries           ``mlp``             2
 (``MLPConfig``, ``EnsembleMLP``, ``SYMMETRIES``)
 the plain forward pass :math:`g(s)` of stacked layers   ``forward``         2, 3, 6
 exact weights for :math:`T_b` (``exact_layers``)        ``exact``           2
+weight constraints as projections, graded tying         ``tying``           2, 6
+classes linear by construction (eqs. 2.1-2.2)           ``expressivity``    2
 helpers shared by MLP and GNN ensembles, the learned    ``ensemble``        2, 4
 flow :math:`f^{\circ l}`
 lattice graphs, block pooling (torch-geometric)         ``graphs``          4
@@ -31,7 +33,8 @@ from .forward import plain_forward
 from .graphs import EDGE_VARIANTS, graph_hierarchy, lattice_graph
 from .mlp import MAX_DEPTH, SYMMETRIES, EnsembleMLP, MLPConfig, symmetry_flags
 
-_LAZY = {"GNNConfig": "gnn_config", "EnsembleGNN": "gnn", "TypedSumAggregation": "typed_aggregation",
+_LAZY = {"linear_by_construction": "expressivity", "nonlinear_fraction": "expressivity",
+         "activation_algebra": "expressivity", "GNNConfig": "gnn_config", "EnsembleGNN": "gnn", "TypedSumAggregation": "typed_aggregation",
          "GNN_SYMMETRIES": "gnn_config", "MAX_GNN_DEPTH": "gnn_config"}
 
 

@@ -51,8 +51,7 @@ CLAIMS = (
     Claim("C2", "Constraint and expressivity compete",
           "Models that are too constrained and models that are too complex both generalise poorly; the best "
           "lie in between.",
-          "02_mlps", None, (("c2_verdict", "the chapter's comparison"), ("c2_n_hold", "comparisons that hold"),
-                            ("c2_n_tests", "comparisons"))),
+          "02_mlps", "verdict_C2"),
     Claim("C3", "Constrained MLPs fail, analytically",
           "For certain constrained MLPs the failure follows analytically from the CLT as a cumulant recursion "
           "propagated through the network.",
