@@ -384,7 +384,7 @@ glue("map_n_diverged", mres.n_diverged)
 stamp_map = (f"b={b}, {len(map_spec.seeds)} seeds, {map_spec.train.steps} steps, batch {map_spec.train.batch_size}, "
              f"n_train={map_spec.train.n_train}; diverged, left out: {mres.n_diverged}")
 
-# %% mystnb={"figure": {"name": "fig-c2-map", "caption": "The constraint map on G2-laws (the relative error on the unseen laws at unit scale) for networks trained on the {glue:text}`map_task` law: one row per activation, one column per facet; within a panel the horizontal axis is the constraint level $\\ell = \\log_2(H/g)$ (0: free; right end of each line: fully tied) and each line is one size. Lines are medians over the {glue:text}`map_n_seeds` seeds, bands their interquartile range; the dashed grey line is the numerical floor (named in the corner instead where it lies more than three decades below the data). Black stars mark the full-data argmin set of the case; a panel titled 'not testable' has fewer than {glue:text}`min_axis` sizes (the other sizes are linear by construction there and left out). The {glue:text}`map_n_diverged` diverged networks are left out and counted in the stamp."}}
+# %% mystnb={"figure": {"name": "fig-c2-map", "caption": "The constraint map on G2-laws (the relative error on the unseen laws at unit scale) for networks trained on the {glue:text}`map_task` law: one row per activation, one column per facet; within a panel the horizontal axis is the constraint level $\\ell = \\log_2(H/g)$ (0: free; right end of each line: fully tied) and each line is one size. Lines are medians over the {glue:text}`map_n_seeds` seeds, bands their interquartile range; the dashed grey line is the numerical floor (named in the corner instead where it lies more than three decades below the data). Hollow markers are cells whose class contains $T_b$ exactly without being linear (explicit weights exist, `rgsym.nets.exact_layers`; training may or may not find them). Black stars mark the full-data argmin set of the case; a panel titled 'not testable' has fewer than {glue:text}`min_axis` sizes (the other sizes are linear by construction there and left out). The {glue:text}`map_n_diverged` diverged networks are left out and counted in the stamp."}}
 facet_names = list(cmap.FACETS)
 acts_map = list(map_spec.activations)
 order = cmap.size_order(map_spec)
@@ -402,6 +402,8 @@ def map_panel(ax, measure, act, facet, task, legend=False):
         if z.empty:
             continue
         ax.plot(z.level, z["median"], marker="o", ms=3, color=size_colours[size], label=size)
+        e = z[z.contains_exact]
+        ax.scatter(e.level, e["median"], s=22, facecolors="white", edgecolors=size_colours[size], zorder=4, lw=1.2)
         ax.fill_between(z.level, z.q25, z.q75, color=size_colours[size], alpha=0.15, lw=0)
     lo = d.q25[d.q25 > 0].min() if (d.q25 > 0).any() else floors[measure]
     if d.empty:
@@ -447,7 +449,7 @@ finish(fig, stamp_map + f"; trained on {map_task}")
 # {numref}`fig-c2-map-other` shows the two other measures on the free and the `perm-in` facets, where
 # every size is a nonlinear class.
 
-# %% mystnb={"figure": {"name": "fig-c2-map-other", "caption": "The constraint map on G2-scale (the relative error on rescaled inputs, top two rows) and on G3 (successive RG after $L$ = {glue:text}`L` steps, bottom two rows), for the free and the `perm-in` facets and every activation (columns), trained on the {glue:text}`map_task` law. As in {numref}`fig-c2-map`: the horizontal axis is the constraint level, one line per size, medians over the {glue:text}`map_n_seeds` seeds with interquartile bands, the dashed line the numerical floor of the measure (or its value in the corner), stars the argmin set, and the panel title the outcome of the case."}}
+# %% mystnb={"figure": {"name": "fig-c2-map-other", "caption": "The constraint map on G2-scale (the relative error on rescaled inputs, top two rows) and on G3 (successive RG after $L$ = {glue:text}`L` steps, bottom two rows), for the free and the `perm-in` facets and every activation (columns), trained on the {glue:text}`map_task` law. As in {numref}`fig-c2-map`: the horizontal axis is the constraint level, one line per size, medians over the {glue:text}`map_n_seeds` seeds with interquartile bands, the dashed line the numerical floor of the measure (or its value in the corner), hollow markers the cells that contain $T_b$ exactly, stars the argmin set, and the panel title the outcome of the case."}}
 fig, axes = plt.subplots(4, len(acts_map), figsize=(11, 9.6), sharex=True)
 for r, (measure, facet) in enumerate([(m, f) for m in ("G2_scales", "G3") for f in ("free", "perm-in")]):
     for j, act in enumerate(acts_map):
@@ -482,6 +484,9 @@ for m, vm in verdicts_c2.items():
 display(pd.DataFrame({m: vm.sensitivity for m, vm in verdicts_c2.items()}))
 free_cases = cases[cases.testable.astype(bool) & (cases.measure == cmap.HEADLINE_MEASURE)]
 ends = free_cases[["p_small", "p_large", "p_free", "p_tied"]].mean()
+held = cases[cases.testable.astype(bool) & cases.holds.fillna(False).astype(bool)]
+glue("c2_n_held_all", len(held)); glue("c2_n_held_exact", int(held.argmin_exact.sum()))
+glue("c2_n_cases_all", int(cases.testable.astype(bool).sum()))
 glue("c2_end_most", {"p_small": "the smallest size", "p_large": "the largest size", "p_free": "the free end",
                      "p_tied": "the fully tied end"}[ends.idxmax()])
 _ = glue("c2_end_share", float(ends.max()))
@@ -494,6 +499,14 @@ _ = glue("c2_end_share", float(ends.max()))
 # control holds in a share {glue:text}`c2_null_G2_laws:.2f`. Its sensitivity: {glue:text}`c2_sens`.
 # Averaged over the cases, the argmin lands most often at {glue:text}`c2_end_most` (in a share
 # {glue:text}`c2_end_share:.2f` of the resamples).
+#
+# One feature of the map shapes every reading of it. For ReLU and the quadratic, every cell with at
+# least two groups *contains* the exact map without being linear: two groups of units can hold the
+# mirror pair $z = \mathrm{relu}(z) - \mathrm{relu}(-z)$ (the hollow markers). Where training finds those
+# weights the error falls to the floor, so an optimum there reflects what the optimiser finds more than
+# a trade-off between constraint and complexity. Over all three measures, {glue:text}`c2_n_held_all` of
+# the {glue:text}`c2_n_cases_all` testable cases hold, and in {glue:text}`c2_n_held_exact` of those the
+# argmin is such a cell.
 #
 # The other measures are verdicts of their own: on G2-scale C2 is **{glue:text}`c2_word_G2_scales`**
 # ({glue:text}`c2_hold_G2_scales` of {glue:text}`c2_n_G2_scales` cases, control

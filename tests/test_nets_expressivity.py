@@ -63,3 +63,17 @@ def test_trained_weights_do_not_leave_a_linear_class():
     train_ensemble(model, ["uniform"], [0], TrainConfig(steps=200, batch_size=64, n_train=64, dtype="float64"),
                    progress=False)
     assert float(nonlinear_fraction(model).max()) < LINEAR_FRACTION
+
+
+@pytest.mark.parametrize("act", ["identity", "quadratic", "tanh", "relu", "silu"])
+@pytest.mark.parametrize("sym", ["shared", "broken", "shared+odd", "broken+odd"])
+@pytest.mark.parametrize("depth", [1, 2])
+def test_gnn_classes_agree_with_numbers(act, sym, depth):
+    from rgsym.nets.gnn import EnsembleGNN
+    from rgsym.nets.gnn_config import GNNConfig
+
+    cfg = GNNConfig(width=4, depth=depth, activation=act, symmetry=sym, edges="block")
+    linear, _ = linear_by_construction(cfg)
+    model = EnsembleGNN([cfg] * 6, list(range(6)), dtype=torch.float64)
+    frac = nonlinear_fraction(model)
+    assert (float(frac.max()) < LINEAR_FRACTION) if linear else (float(frac.max()) > 1e-4), frac

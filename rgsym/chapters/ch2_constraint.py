@@ -113,16 +113,17 @@ def size_order(spec: SweepSpec) -> list[str]:
     return [c.size_label for c in sorted(cfgs, key=lambda c: c.n_params)]
 
 
-def numerical_floors(spec: SweepSpec, factor: float = 1.0) -> dict:
-    """``factor`` times the error of the exact map itself in the training dtype, per measure of
-    :data:`MAP_MEASURES` (the largest over the training laws): a one-unit identity network with the exact
-    weights, scored by the same measures on the same inputs as the trained networks."""
+def numerical_floors(spec, factor: float = 1.0, measures: Sequence[str] = MAP_MEASURES) -> dict:
+    """``factor`` times the error of the exact map itself in the training dtype, per measure (default
+    :data:`MAP_MEASURES`; the largest over the training laws): a one-unit identity network with the exact
+    weights, scored by the same measures on the same inputs as the trained networks. ``spec``: any sweep
+    spec (MLP or GNN) with ``b``, ``tasks``, ``train`` and ``measures``."""
     cfg = MLPConfig(b=spec.b, width=1, depth=1, activation="identity")
     model = from_layers(cfg, exact_layers(cfg), dtype=spec.train.torch_dtype)
-    out = {m: 0.0 for m in MAP_MEASURES}
+    out = {m: 0.0 for m in measures}
     for task in spec.tasks:
         t = evaluate(model, [task], spec.measures)
-        for m in MAP_MEASURES:
+        for m in measures:
             out[m] = max(out[m], float(t.loc[t.measure == m, "value"].iloc[0]))
     return {m: factor * v for m, v in out.items()}
 
@@ -137,7 +138,9 @@ def facet_of(symmetry: str) -> str:
 def map_table(result: SweepResult, measure: str) -> pd.DataFrame:
     """One row per member of a graded sweep for ``measure``: ``member_id, activation, task, facet, size, size_idx, width,
     groups, level, level_max, n_params, seed, value, excluded`` (``excluded``: diverged, or a non-finite value;
-    such members are counted, never scored)."""
+    such members are counted, never scored) and ``contains_exact`` (the class holds weights that *are*
+    :math:`T_b`, :func:`rgsym.nets.exact.exact_layers`, without being linear by construction: e.g. ReLU or the
+    quadratic with two or more groups, which can hold a mirror pair of units)."""
     t = result.table[result.table["measure"] == measure]
     if t.empty:
         raise ValueError(f"no measure {measure!r} in this sweep; the map's measures are {MAP_MEASURES}")
@@ -148,6 +151,14 @@ def map_table(result: SweepResult, measure: str) -> pd.DataFrame:
     d["level"] = np.log2(d["width"] / d["groups"]).round().astype(int)
     d["level_max"] = np.log2(d["width"]).round().astype(int)
     d["excluded"] = d["diverged"].astype(bool) | ~np.isfinite(d["value"].astype(float))
+    b, alpha = result.spec.b, result.spec.alpha
+    known = {}
+    for key in set(zip(d.activation, d.symmetry, d["size"], d.width, d.groups)):
+        act, sym, size, width, g = key
+        cfg = MLPConfig(b=b, width=int(width), depth=int(size.split("x")[0]), activation=act, symmetry=sym,
+                        alpha=alpha if act == "quadratic" else None, groups=int(g))
+        known[key] = exact_layers(cfg) is not None
+    d["contains_exact"] = [known[k] for k in zip(d.activation, d.symmetry, d["size"], d.width, d.groups)]
     return d.drop(columns=["symmetry", "diverged"]).reset_index(drop=True)
 
 
@@ -168,28 +179,48 @@ def _cells(case: pd.DataFrame, seeds: Sequence[int]):
     return keys, lmax, V
 
 
-def _touches(keys, lmax, argmin_mask):
-    """For argmin masks ``(..., n_cells)``: whether they touch each end, ``(..., 4)`` for
-    (the case's smallest size, its largest size, free, fully tied)."""
+def _ends(keys, lmax) -> np.ndarray:
+    """``(n_cells, 4)``: whether each cell sits at (the case's smallest size, its largest size, free, fully tied)."""
     sidx = np.array([k[0] for k in keys])
     lev = np.array([k[1] for k in keys])
     top = np.array([lmax[k[0]] for k in keys])
-    ends = np.stack([sidx == sidx.min(), sidx == sidx.max(), lev == 0, lev == top], -1)  # (n_cells, 4)
-    return (argmin_mask[..., :, None] & ends).any(-2)
+    return np.stack([sidx == sidx.min(), sidx == sidx.max(), lev == 0, lev == top], -1)
 
 
-def _argmin_mask(med: np.ndarray, floor: float) -> np.ndarray:
-    """Cells within one floor of the lowest floored score (NaN cells never win), ``med (..., n_cells)``."""
+def argmin_set(med: np.ndarray, floor: float) -> np.ndarray:
+    """Cells within one floor of the lowest floored score (NaN cells never win), ``med (..., n_cells)`` ->
+    bool of the same shape."""
     score = np.where(np.isfinite(med), np.maximum(med, floor), np.inf)
     best = score.min(-1, keepdims=True)
     return np.isfinite(score) & (score <= best + floor)
 
 
+def interior_test(V: np.ndarray, ends: np.ndarray, floor: float, *, end_tail: float = END_TAIL,
+                  boot_idx: np.ndarray) -> dict:
+    """The core of the test on any axes: ``V`` ``(n_cells, n_seeds)`` values (NaN: missing), ``ends``
+    ``(n_cells, n_ends)`` which cell sits at which end, ``boot_idx`` ``(n_boot, n_seeds)`` seed resamples.
+    Holds when the full-data argmin set (:func:`argmin_set` of the seed medians) touches no end and each
+    end is touched by at most ``end_tail`` of the resamples' argmin sets. Returns ``holds``, ``margin``
+    (``end_tail`` minus the largest share, an end the full data touch counting 1), ``point`` (the argmin
+    mask), ``p_ends`` and ``interior_boot`` ``(n_boot,)``."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN cell in a resample: it never wins
+        point = argmin_set(np.nanmedian(V, -1), floor)
+        touch0 = (point[:, None] & ends).any(0)
+        med_b = np.nanmedian(V[:, boot_idx], -1).T  # (n_boot, n_cells)
+        touch_b = (argmin_set(med_b, floor)[..., None] & ends).any(-2)  # (n_boot, n_ends)
+    p = touch_b.mean(0)
+    return {"holds": bool(not touch0.any() and (p <= end_tail).all()),
+            "margin": float(end_tail - np.where(touch0, 1.0, p).max()), "point": point,
+            "p_ends": [float(x) for x in p], "interior_boot": ~touch_b.any(-1)}
+
+
 def map_test(case: pd.DataFrame, seeds: Sequence[int], floor: float, *, end_tail: float = END_TAIL,
              n_boot: int = N_BOOT, rng: np.random.Generator | None = None, boot_idx: np.ndarray | None = None) -> dict:
     """The pre-registered test of one case (rows of :func:`map_table` for one activation, law, facet,
-    measure). ``boot_idx`` ``(n_boot, n_seeds)``: the seed resamples (shared across cases so that a
-    resample means the same seeds everywhere; drawn from ``rng`` if absent).
+    measure), by :func:`interior_test` on the (size, level) cells. ``boot_idx`` ``(n_boot, n_seeds)``: the
+    seed resamples (shared across cases so that a resample means the same seeds everywhere; drawn from
+    ``rng`` if absent).
 
     Returns ``testable``, ``holds``, ``margin``, ``argmin`` (the full-data argmin cells as
     ``[(size_idx, level), ...]``), ``p_ends`` (bootstrap share touching each end: smallest size, largest
@@ -205,20 +236,12 @@ def map_test(case: pd.DataFrame, seeds: Sequence[int], floor: float, *, end_tail
     if not testable or not np.isfinite(V).any():
         out["testable"] = False
         return out
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN cell in a resample: it never wins
-        point = _argmin_mask(np.nanmedian(V, -1), floor)
-        touch0 = _touches(keys, lmax, point)
-        if boot_idx is None:
-            rng = rng or np.random.default_rng(0)
-            boot_idx = rng.integers(0, V.shape[1], (n_boot, V.shape[1]))
-        med_b = np.nanmedian(V[:, boot_idx], -1).T  # (n_boot, n_cells)
-        touch_b = _touches(keys, lmax, _argmin_mask(med_b, floor))  # (n_boot, 4)
-    p = touch_b.mean(0)
-    p_eff = np.where(touch0, 1.0, p)
-    out.update(holds=bool(not touch0.any() and (p <= end_tail).all()), margin=float(end_tail - p_eff.max()),
-               argmin=[keys[i] for i in np.flatnonzero(point)], p_ends=[float(x) for x in p],
-               interior_boot=~touch_b.any(-1))
+    if boot_idx is None:
+        rng = rng or np.random.default_rng(0)
+        boot_idx = rng.integers(0, V.shape[1], (n_boot, V.shape[1]))
+    r = interior_test(V, _ends(keys, lmax), floor, end_tail=end_tail, boot_idx=boot_idx)
+    out.update(holds=r["holds"], margin=r["margin"], argmin=[keys[i] for i in np.flatnonzero(r["point"])],
+               p_ends=r["p_ends"], interior_boot=r["interior_boot"])
     return out
 
 
@@ -240,7 +263,8 @@ def map_cases(result: SweepResult, floors: dict, *, measures: Sequence[str] = MA
 
     ``floors``: the exact map's error per measure (:func:`numerical_floors` with factor 1); the floor
     used is ``floor_factor`` times it. Returns one row per case: ``measure, activation, task, facet,
-    testable, holds, margin, argmin`` (``'DxW g=G'`` cells), ``p_small, p_large, p_free, p_tied`` (bootstrap
+    testable, holds, margin, argmin_exact`` (an argmin cell contains :math:`T_b` exactly), ``argmin``
+    (``'DxW g=G'`` cells), ``p_small, p_large, p_free, p_tied`` (bootstrap
     shares at each end), ``null_share`` (share of ``n_null`` shuffles that hold), ``n_cells``, ``n_members``,
     ``n_excluded``, and ``interior_boot`` (per resample, for :func:`share_interval`).
     """
@@ -262,8 +286,10 @@ def map_cases(result: SweepResult, floors: dict, *, measures: Sequence[str] = MA
                     null.append(bool(map_test(shuffled(case, nrng), seeds, floor, end_tail=end_tail,
                                               boot_idx=boot_idx[: max(50, n_boot // 5)])["holds"]))
             width = dict(zip(case.size_idx, case.width))
+            exact = {(a, lv) for a, lv, e in zip(case.size_idx, case.level, case.contains_exact) if e}
             rows.append({"measure": measure, "activation": act, "task": task, "facet": facet,
                          "testable": r["testable"], "holds": r["holds"], "margin": r["margin"],
+                         "argmin_exact": any(tuple(map(int, c)) in exact for c in r["argmin"]),
                          "argmin": ", ".join(f"{order[a]} g={width[a] // 2**lv}" for a, lv in r["argmin"]),
                          "p_small": r["p_ends"][0], "p_large": r["p_ends"][1], "p_free": r["p_ends"][2],
                          "p_tied": r["p_ends"][3], "null_share": float(np.mean(null)) if null else math.nan,
@@ -330,8 +356,9 @@ c2_verdict = verdict_c2
 # -- the numbers around the verdict --------------------------------------------------------------
 def map_stats(table: pd.DataFrame) -> pd.DataFrame:
     """Median and quartiles over seeds per cell of a :func:`map_table`: ``activation, task, facet, size,
-    size_idx, width, groups, level, level_max, n_params, median, q25, q75, n, n_excluded``."""
-    keys = ["activation", "task", "facet", "size", "size_idx", "width", "groups", "level", "level_max", "n_params"]
+    size_idx, width, groups, level, level_max, n_params, contains_exact, median, q25, q75, n, n_excluded``."""
+    keys = ["activation", "task", "facet", "size", "size_idx", "width", "groups", "level", "level_max", "n_params",
+            "contains_exact"]
     ok = table[~table.excluded]
     g = ok.groupby(keys)["value"]
     out = pd.DataFrame({"median": g.median(), "q25": g.quantile(0.25), "q75": g.quantile(0.75), "n": g.size()})

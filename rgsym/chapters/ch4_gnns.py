@@ -3,15 +3,14 @@ r"""Chapter 4 (GNNs on the lattice graph): its grids, the MLP-GNN comparison and
 * :func:`run_settings`, :func:`chapter4_specs` -- how to run, and the two GNN sweeps (``main``: every
   symmetry x edges x activation at Chapter 2's sizes; ``capacity``: tanh GNNs over depth and width);
 * :func:`constraint_errors`, :func:`constraint_summary` -- the built-in symmetries hold to rounding;
-* :func:`tidy_summary`, :func:`variant_medians`, :func:`family_comparison`, :func:`family_verdict`,
-  :func:`family_numbers`, :func:`flow_verdict` -- MLPs against GNNs cell by cell (ties within
-  :data:`TIE` decades or below :data:`FLOOR`);
-* :func:`capacity_optimum`, :func:`capacity_numbers` -- where the error is lowest along the capacity
-  axis (claim C2 inside the GNN family);
+* :func:`tidy_summary`, :func:`variant_medians` -- one table for both families, medians and quartiles
+  over seeds (the paired MLP-GNN test is in :mod:`rgsym.chapters.ch4_pairs`);
+* :func:`capacity_cases` -- claim C2 along the capacity axis, by Chapter 2's seed-bootstrap test;
 * :func:`edge_effect` -- what the cross-block edges do to G3.
 """
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
@@ -26,12 +25,11 @@ from ..nets.gnn_config import GNN_SYMMETRIES, GNNConfig
 from ..nets.graphs import EDGE_VARIANTS
 from ..seeds import stable_seed
 from ..validation import as_int, as_optional_int, check_choice
+from .ch2_constraint import END_TAIL, FLOOR_FACTOR, N_BOOT, interior_test
 from .ch2_mlps import chapter2_spec
 
-TIE = 0.1
-r"""MLP and GNN tie in a cell when :math:`|\log_{10}(\text{GNN}/\text{MLP})|` is below this..."""
 FLOOR = 1e-9
-"""... or when both errors are below this (exact to rounding)."""
+"""Errors both below this are exact to rounding (:func:`edge_effect` leaves such cells out)."""
 CONSTRAINT_REL = 1e-4
 """The constraints hold when the largest violation among members carrying a symmetry is below this
 fraction of the broken members' median violation ..."""
@@ -53,8 +51,12 @@ def run_settings(profile: str, device, *, threads: int | None = 1, workers: int 
 
 
 # -- the grids of Chapter 4 ----------------------------------------------------------------------
-CHAPTER4_ACTIVATIONS = ("identity", "quadratic", "tanh", "relu")
-"""Activations of Chapter 4's main grid (those of Chapter 2 minus SiLU, for time)."""
+CHAPTER4_ACTIVATIONS = ("quadratic", "tanh", "relu")
+"""Activations of Chapter 4's main grid: Chapter 2's nonlinear ones minus SiLU (for time). The identity
+GNNs are linear by construction and contain the exact map: they compare nothing, and Chapter 5 trains
+the one it opens itself."""
+GNN_SEEDS = {"smoke": 2, "paper": 5}
+"""Training seeds per GNN configuration (paired with Chapter 2's MLP seeds of the same index)."""
 
 
 def chapter4_specs(profile: str, *, seeds: int | None = None, activations: Sequence[str] | None = None):
@@ -65,13 +67,13 @@ def chapter4_specs(profile: str, *, seeds: int | None = None, activations: Seque
     * ``capacity``: the symmetry/expressivity axis, tanh GNNs on ``block+nn`` graphs, shared and
       broken, depth 1-4 at a narrow and a wide width (smoke: three sizes), on the Gaussian task.
 
-    ``seeds``: seeds per configuration (default 1 for ``smoke``, 2 for ``paper``); ``activations``:
-    the main grid's activations (default :data:`CHAPTER4_ACTIVATIONS`). Returns ``(main, capacity)``.
+    ``seeds``: seeds per configuration (default :data:`GNN_SEEDS`); ``activations``: the main grid's
+    activations (default :data:`CHAPTER4_ACTIVATIONS`). Returns ``(main, capacity)``.
     """
     check_choice("profile", profile, PROFILES)
     mlp = chapter2_spec(profile)
     if seeds is None:
-        seeds = 1 if profile == "smoke" else 2
+        seeds = GNN_SEEDS[profile]
     seeds = as_int("seeds", seeds, 1, 20)
     acts = CHAPTER4_ACTIVATIONS if activations is None else tuple(activations)
     common = dict(b=mlp.b, alpha=mlp.alpha, tasks=mlp.tasks, train=mlp.train, measures=mlp.measures)
@@ -118,73 +120,21 @@ def _diverged_as_inf(summary, measure: str):
 
 
 def variant_medians(summary, measure: str, by: Sequence[str] = ("family", "variant", "activation", "size", "task")):
-    r"""Median of ``measure`` over seeds for every variant (``by`` columns). Diverged members count as
-    :math:`+\infty` (a variant that diverges on most seeds is never the best), column ``n_diverged``."""
+    r"""Median and quartiles (``value``, ``q25``, ``q75``) of ``measure`` over seeds for every variant (``by``
+    columns). Diverged members count as :math:`+\infty` (a variant that diverges on most seeds is never the
+    best), column ``n_diverged``."""
     g = _diverged_as_inf(summary, measure).groupby(list(by), sort=True)
-    return g.agg(value=(measure, "median"), n=(measure, "size"), n_diverged=("diverged", "sum")).reset_index()
+    return g.agg(value=(measure, "median"), q25=(measure, lambda x: _quantile(x, 0.25)),
+                 q75=(measure, lambda x: _quantile(x, 0.75)), n=(measure, "size"),
+                 n_diverged=("diverged", "sum")).reset_index()
 
 
-def family_comparison(summary, measure: str = "G3", *, cells: Sequence[str] = ("activation", "size", "task"),
-                      tie: float = TIE, floor: float = FLOOR):
-    r"""MLPs against GNNs cell by cell (a cell = one activation, size and task, both families trained
-    alike): in each family the best variant (lowest median of ``measure`` over seeds), its value, and
-    ``log10_ratio`` :math:`=\log_{10}(\text{GNN}/\text{MLP})` (positive: the MLP is better). The
-    ``winner`` is 'MLP', 'GNN' or 'tie' (:math:`|\log_{10}|<` ``tie``, or both below ``floor``, where
-    both represent the map to rounding error). Cells one family lacks are dropped."""
-    med = variant_medians(summary, measure, by=("family", "variant", *cells))
-    rows = []
-    for key, grp in med.groupby(list(cells), sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        best = {}
-        for fam in ("MLP", "GNN"):
-            g = grp[grp["family"] == fam]
-            if len(g):
-                i = g["value"].astype(float).idxmin()
-                best[fam] = (g.loc[i, "variant"], float(g.loc[i, "value"]))
-        if len(best) < 2:
-            continue
-        (mv, m), (gv, g) = best["MLP"], best["GNN"]
-        both_small = m < floor and g < floor
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = float(np.log10(max(g, floor) / max(m, floor)))
-        winner = "tie" if both_small or abs(ratio) < tie else ("MLP" if ratio > 0 else "GNN")
-        rows.append((*key, mv, m, gv, g, ratio, winner))
-    return pd.DataFrame(rows, columns=[*cells, "mlp_variant", "mlp_value", "gnn_variant", "gnn_value", "log10_ratio",
-                                       "winner"])
-
-
-def family_verdict(comparison) -> dict:
-    r"""Summary of :func:`family_comparison`: the number of cells, the wins of each family and ties,
-    the median :math:`\log_{10}(\text{GNN}/\text{MLP})`, and ``mlp_better`` = the MLPs win more cells
-    than the GNNs *and* the median ratio favours them (``gnn_better`` likewise)."""
-    w = comparison["winner"]
-    n_m, n_g, n_t = int((w == "MLP").sum()), int((w == "GNN").sum()), int((w == "tie").sum())
-    med = float(np.median(comparison["log10_ratio"])) if len(comparison) else float("nan")
-    return {"cells": int(len(comparison)), "mlp_wins": n_m, "gnn_wins": n_g, "ties": n_t,
-            "median_log10_ratio": med, "mlp_better": bool(n_m > n_g and med > 0),
-            "gnn_better": bool(n_g > n_m and med < 0)}
-
-
-def capacity_optimum(summary, measure: str, *, by: Sequence[str] = ("variant",)):
-    r"""For every variant (``by``) the size (``depth x width``) with the lowest median of ``measure``
-    over tasks and seeds, ordered by free-parameter count: columns ``best_size``, ``best_n_params``,
-    ``best_value``, ``smallest_value``, ``largest_value`` (at the fewest / most parameters) and
-    ``interior`` = the optimum is neither the smallest nor the largest model (the competition
-    between symmetry and expressivity of claim C2)."""
-    return _optimum(variant_medians(summary, measure, by=(*by, "size", "n_params")), by)
-
-
-def _optimum(med, by: Sequence[str]):
-    """:func:`capacity_optimum` from the medians ``med`` (:func:`variant_medians` by ``by``, size, n_params)."""
-    rows = []
-    for key, grp in med.groupby(list(by), sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        grp = grp.sort_values(["n_params", "size"]).reset_index(drop=True)
-        i = int(grp["value"].idxmin())
-        rows.append((*key, grp.loc[i, "size"], int(grp.loc[i, "n_params"]), float(grp.loc[i, "value"]),
-                     float(grp["value"].iloc[0]), float(grp["value"].iloc[-1]), 0 < i < len(grp) - 1))
-    return pd.DataFrame(rows, columns=[*by, "best_size", "best_n_params", "best_value", "smallest_value",
-                                       "largest_value", "interior"])
+def _quantile(x, q: float) -> float:
+    r"""A quantile that keeps :math:`+\infty` (diverged members) instead of interpolating it into NaN."""
+    v = np.asarray(x, dtype=float)
+    big = np.isposinf(v)
+    r = float(np.quantile(np.where(big, 1e300, v), q))
+    return math.inf if r >= 1e299 else r
 
 
 @torch.no_grad()
@@ -250,31 +200,6 @@ def parameter_table(sizes) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("size")
 
 
-def family_numbers(comparison: pd.DataFrame) -> dict:
-    """:func:`family_verdict` plus the median factor and the family it favours ('MLPs', 'GNNs' or
-    'neither (a tie)', by :data:`TIE`)."""
-    v = family_verdict(comparison)
-    r = v["median_log10_ratio"]
-    return {**v, "factor": float(10 ** abs(r)),
-            "dir": "MLPs" if r > TIE else "GNNs" if r < -TIE else "neither (a tie)"}
-
-
-def flow_verdict(v3: dict, vfp: dict) -> dict:
-    """The sentence of the verdict on G3 (``text``), whether the digest's "MLPs capture the flow
-    better" agrees (``mlp_better``), and how the fixed-point distance G3_fp leans (``fp``)."""
-    if v3["mlp_better"]:
-        text = "the MLPs capture the flow better than the GNNs"
-    elif v3["gnn_better"]:
-        text = "the GNNs capture the flow better than the MLPs"
-    else:
-        text = "neither family captures the flow better than the other"
-    same = vfp["mlp_better"] == v3["mlp_better"] and vfp["gnn_better"] == v3["gnn_better"]
-    lean = "favours the MLPs" if vfp["mlp_better"] else "favours the GNNs" if vfp["gnn_better"] else "favours neither"
-    fp = (f"{'points the same way' if same else 'points another way'}: it {lean} "
-          f"(MLP better in {vfp['mlp_wins']}, GNN in {vfp['gnn_wins']}, {vfp['ties']} ties of {vfp['cells']} cells)")
-    return {"text": text, "mlp_better": v3["mlp_better"], "fp": fp}
-
-
 def capacity_medians(gcap: pd.DataFrame, measure: str) -> pd.DataFrame:
     """:func:`variant_medians` of the capacity axis per (variant, size), with each size's ``n_params``."""
     return variant_medians(gcap, measure, by=("variant", "size")).merge(
@@ -284,27 +209,6 @@ def capacity_medians(gcap: pd.DataFrame, measure: str) -> pd.DataFrame:
 def capacity_span(gcap: pd.DataFrame) -> float:
     """The smallest, over weight schemes, growth factor of the free-parameter count along the axis."""
     return float(gcap.groupby("symmetry").n_params.agg(lambda x: x.max() / x.min()).min())
-
-
-def capacity_numbers(gcap: pd.DataFrame, measures: Sequence[str]) -> dict:
-    """The capacity axis in numbers: ``opt`` (:func:`capacity_optimum` per measure), ``n_interior``
-    (optima strictly inside the size range), ``consistent`` (more than half are), ``n_worst_end``
-    ((variant, measure) pairs whose worst size is an end of the range), and by G3 the best size of each
-    weight scheme (``best_size``) and the best shared / broken values."""
-    meds = {m: capacity_medians(gcap, m) for m in measures}  # once per measure: the optima and the ends
-    opt = pd.concat([_optimum(meds[m], ("variant",)).assign(measure=m) for m in measures], ignore_index=True)
-    n_interior = int(opt.interior.sum())
-    n_worst_end = 0
-    for meas in measures:
-        for _, grp in meds[meas].groupby("variant"):
-            grp = grp.sort_values("n_params").reset_index(drop=True)
-            n_worst_end += int(int(grp.value.idxmax()) in (0, len(grp) - 1))
-    g3opt = opt[opt.measure == "G3"].set_index("variant")
-    best_size = {var.split()[0]: g3opt.loc[var, "best_size"] for var in g3opt.index}
-    return {"opt": opt, "n_interior": n_interior, "n_opt": len(opt), "consistent": n_interior > len(opt) / 2,
-            "n_worst_end": n_worst_end, "best_size": best_size,
-            "shared_best": float(g3opt.filter(like="shared", axis=0).best_value.min()),
-            "broken_best": float(g3opt.filter(like="broken", axis=0).best_value.min())}
 
 
 def edge_effect(gmain: pd.DataFrame) -> tuple[int, float]:
@@ -317,3 +221,31 @@ def edge_effect(gmain: pd.DataFrame) -> tuple[int, float]:
         if {"block", "block+nn"} <= set(best.index) and best.max() > FLOOR:
             rows.append(np.log10(max(best["block+nn"], EDGE_FLOOR) / max(best["block"], EDGE_FLOOR)))
     return len(rows), (float(np.median(rows)) if rows else float("nan"))
+
+
+def capacity_cases(gcap: pd.DataFrame, measures: Sequence[str], exact_err: dict, *,
+                   floor_factor: float = FLOOR_FACTOR, end_tail: float = END_TAIL, n_boot: int = N_BOOT,
+                   seed: int = 0) -> pd.DataFrame:
+    """Claim C2 along the GNNs' capacity axis, by the test of Chapter 2 on one axis
+    (:func:`rgsym.chapters.ch2_constraint.interior_test`): per weight scheme and measure, the sizes ordered by
+    free parameters, scored by their seed medians floored at ``floor_factor`` x the exact map's error
+    (``exact_err``), diverged members never scored. The case holds when the argmin is interior and at most
+    ``end_tail`` of ``n_boot`` seed resamples put it at either end. Returns one row per (measure, variant):
+    ``holds, margin, argmin, p_small, p_large, n_seeds``."""
+    seeds = sorted(gcap.seed.unique())
+    boot_idx = np.random.default_rng(seed).integers(0, len(seeds), (n_boot, len(seeds)))
+    rows = []
+    for measure in measures:
+        ok = gcap[~gcap.diverged.astype(bool) & np.isfinite(gcap[measure].astype(float))]
+        for var, d in ok.groupby("variant"):
+            order = d.drop_duplicates("size").sort_values(["n_params", "size"])["size"].tolist()
+            V = np.full((len(order), len(seeds)), np.nan)
+            for z, sd, v in zip(d["size"], d.seed, d[measure]):
+                V[order.index(z), seeds.index(sd)] = float(v)
+            idx = np.arange(len(order))
+            ends = np.stack([idx == 0, idx == len(order) - 1], -1)
+            r = interior_test(V, ends, floor_factor * exact_err[measure], end_tail=end_tail, boot_idx=boot_idx)
+            rows.append({"measure": measure, "variant": var, "holds": r["holds"], "margin": r["margin"],
+                         "argmin": ", ".join(order[i] for i in np.flatnonzero(r["point"])),
+                         "p_small": r["p_ends"][0], "p_large": r["p_ends"][1], "n_seeds": len(seeds)})
+    return pd.DataFrame(rows)

@@ -66,7 +66,7 @@ N_SEEDS = 3
 
 def seed_networks(main_spec, *, device=None, seeds: int = N_SEEDS, **run_kw) -> dict:
     """``{(name, seed): GNN}`` for every network of :data:`PICKS` at seeds ``0..seeds-1`` (float64, no context):
-    Chapter 4's main sweep where it has the seed, else a one-configuration sweep of the same settings
+    Chapter 4's main sweep where it has the activation and the seed, else a one-configuration sweep of the same settings
     (:func:`rgsym.learn.gnn_sweep.run_gnn_sweep`, cached)."""
     from ..learn.gnn_sweep import run_gnn_sweep
     from ..learn.sweep import member_ids
@@ -74,15 +74,18 @@ def seed_networks(main_spec, *, device=None, seeds: int = N_SEEDS, **run_kw) -> 
     seeds = as_int("seeds", seeds, 1, 10)
     depth, width = main_spec.sizes[-1]
     out = {}
-    have = [s for s in range(seeds) if s in main_spec.seeds]
+    def in_main(a, s):  # Chapter 4's main sweep holds this activation and seed
+        return a in main_spec.activations and s in main_spec.seeds
+
     ids = {(name, s): member_ids(main_spec, activation=a, symmetry=sy, edges=e, task=TRAIN_LAW, seed=s,
-                                 size=(depth, width))[0] for name, (a, sy, e) in PICKS.items() for s in have}
+                                 size=(depth, width))[0]
+           for name, (a, sy, e) in PICKS.items() for s in range(seeds) if in_main(a, s)}
     if ids:
         res = run_gnn_sweep(main_spec, device=device, only=ids.values(), **run_kw)
         out.update({k: res.model([i]).double() for k, i in ids.items()})
-    missing = tuple(s for s in range(seeds) if s not in main_spec.seeds)
-    if missing:
-        for name, (a, sy, e) in PICKS.items():
+    for name, (a, sy, e) in PICKS.items():
+        missing = tuple(s for s in range(seeds) if not in_main(a, s))
+        if missing:
             spec = main_spec.replace(symmetries=(sy,), edges=(e,), activations=(a,), sizes=((depth, width),),
                                      tasks=(TRAIN_LAW,), seeds=missing)
             res = run_gnn_sweep(spec, device=device, **run_kw)
@@ -91,14 +94,6 @@ def seed_networks(main_spec, *, device=None, seeds: int = N_SEEDS, **run_kw) -> 
     for m in out.values():
         m.context = None
     return dict(sorted(out.items(), key=lambda kv: (list(PICKS).index(kv[0][0]), kv[0][1])))
-
-
-def pick_ids(main_spec, depth: int, width: int) -> dict:
-    """The member id in Chapter 4's main sweep of every network of :data:`PICKS` (seed 0, :data:`TRAIN_LAW`)."""
-    from ..learn.sweep import member_ids
-
-    return {name: member_ids(main_spec, activation=a, symmetry=s, edges=e, task=TRAIN_LAW, seed=0,
-                             size=(depth, width))[0] for name, (a, s, e) in PICKS.items()}
 
 
 def drop_exact_mean(t: pd.DataFrame) -> pd.DataFrame:

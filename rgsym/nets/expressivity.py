@@ -27,7 +27,8 @@ from functools import lru_cache
 import torch
 
 from .activations import Activation
-from .mlp import EnsembleMLP, MLPConfig
+from .ensemble import rg_step
+from .mlp import MLPConfig
 
 LINEAR_FRACTION = 1e-10
 """A float64 network is numerically linear when its nonlinear variance fraction is below this."""
@@ -71,15 +72,21 @@ def activation_algebra(act: Activation) -> ActivationAlgebra:
     return _algebra(act.name, act.alpha, act.symbolic)
 
 
-def linear_by_construction(config: MLPConfig) -> tuple[bool, str]:
-    """Whether every network of ``config``'s class is an affine map of the block, and why (the rule of
-    the module docstring that decides it, or ``'nonlinear class'``)."""
+def linear_by_construction(config) -> tuple[bool, str]:
+    """Whether every network of ``config``'s class is an affine map of its input, and why (the rule of
+    the module docstring that decides it, or ``'nonlinear class'``).
+
+    ``config``: an :class:`~rgsym.nets.mlp.MLPConfig`, or a :class:`~rgsym.nets.gnn_config.GNNConfig`
+    (one message-passing layer is one hidden layer: the first two rules apply; the scalar-input rule is
+    the MLP's)."""
     a = activation_algebra(config.act)
     if a.linear:
         return True, "linear activation: an affine network"
     if config.antisymmetrised:
         if config.depth == 1 and a.odd_part_linear:
             return True, "one bias-free antisymmetrised layer, and phi(z) - phi(-z) is linear (2.1)"
+        if not isinstance(config, MLPConfig):
+            return False, "nonlinear class"
         scalar = "perm-in" in config.flags or config.hidden_groups == 1
         if scalar and a.positively_homogeneous:
             return True, "one scalar input, bias-free and positively homogeneous: its odd part is linear (2.2)"
@@ -87,15 +94,16 @@ def linear_by_construction(config: MLPConfig) -> tuple[bool, str]:
 
 
 @torch.no_grad()
-def nonlinear_fraction(model: EnsembleMLP, *, n: int = 4096, scale: float = 2.0, seed: int = 0) -> torch.Tensor:
-    r"""Share of each member's output variance that no affine map explains, ``(E,)`` float64:
+def nonlinear_fraction(model, *, n: int = 4096, scale: float = 2.0, seed: int = 0) -> torch.Tensor:
+    r"""Share of each member's output variance that no affine map explains, ``(E,)`` float64, for any
+    ensemble RG module (an MLP, or a GNN on single blocks):
     :math:`\min_{a, c} E[(f(s) - a - c\cdot s)^2] / \mathrm{Var} f(s)` on ``n`` blocks
     :math:`s \sim N(0, \mathrm{scale}^2 I_b)` (least squares; ~1e-30 for a linear member in float64, 0 for a constant one)."""
     g = torch.Generator().manual_seed(int(seed))
     E, b = model.n_members, model.b
     p = next(model.parameters())
     s = torch.randn(n, b, generator=g, dtype=torch.float64) * scale
-    y = model(s.to(p.dtype).unsqueeze(0).expand(E, -1, -1).contiguous()).double().cpu()  # (E, n)
+    y = rg_step(model, s.to(p.dtype).unsqueeze(0).expand(E, -1, -1).contiguous()).reshape(E, n).double().cpu()
     X = torch.cat([torch.ones(n, 1, dtype=torch.float64), s], 1)  # (n, b + 1)
     coef = torch.linalg.lstsq(X, y.T).solution  # (b + 1, E)
     resid = y.T - X @ coef

@@ -59,7 +59,7 @@ CLAIMS = (
     Claim("MLP-GNN", "MLPs capture the flow better than GNNs",
           "A hypothesis from a machine digest of the paper, not from its abstract: MLPs reproduce the RG flow "
           "better than GNNs.",
-          "04_gnns", None, (("digest_verdict", "the chapter's best-against-best comparison, against the digest"),)),
+          "04_gnns", "verdict_MLPGNN"),
     Claim("C4", "Cumulant propagation extends to GNNs",
           "Cumulant propagation carries over from MLPs to GNNs, checked layer by layer, and shows which "
           "orders each layer creates and removes.",
