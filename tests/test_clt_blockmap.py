@@ -140,3 +140,10 @@ def test_fit_exponent_recovers_a_known_exponent():
     assert fit.n_points == int(np.sum(truth >= 3 * se))
     nan = rg.fit_exponent([0, 1], [1.0, 0.0], [0.1, 0.1], 2)
     assert math.isnan(nan.y) and nan.n_points == 1
+
+
+def test_block_map_refuses_a_list_with_a_clear_error():
+    import pytest as _pt
+
+    with _pt.raises(TypeError, match="numpy array or a torch tensor.*numpy.asarray"):
+        rg.block_map([1.0, 2.0], 2)

@@ -176,3 +176,16 @@ def test_too_few_values_and_bad_data_are_rejected():
         kstat_se(np.ones(10), 2, method="bootstrap")
     with pytest.raises(ValueError, match="empty"):
         kstats(np.ones(10), [])
+
+
+def test_kstats_orders_are_checked_with_a_clear_error():
+    import numpy as _np
+    import pytest as _pt
+
+    x = _np.random.default_rng(0).standard_normal(100)
+    for bad in (2.0, "4", None):
+        with _pt.raises(TypeError, match="orders must be an integer K >= 1"):
+            kstats(x, bad)
+    for bad in (0, -1):
+        with _pt.raises(ValueError, match="orders must be an integer K >= 1"):
+            kstats(x, bad)

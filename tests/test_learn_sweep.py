@@ -311,3 +311,24 @@ def test_graded_sweep_grid():
         tiny_spec(sizes=((1, 4),), symmetries=("free", "tied-hidden"), groups="graded")
     with pytest.raises(ValueError, match="groups"):
         tiny_spec(groups="some")
+
+
+def test_seeds_and_sizes_are_never_truncated():
+    for bad in ((1.5,), (-1,), (True,)):
+        with pytest.raises(ValueError, match="seed must be an integer >= 0"):
+            tiny_spec(seeds=bad)
+    with pytest.raises(ValueError, match="depth and width must be an integer"):
+        tiny_spec(sizes=((1, 2.7),))
+
+
+def test_a_sweep_of_a_billion_steps_is_refused_before_any_work(fresh_cache, monkeypatch):
+    import time as _time
+
+    from rgsym.chapters.ch2_mlps import chapter2_spec
+
+    monkeypatch.delenv("RGSYM_ALLOW_LONG", raising=False)
+    t0 = _time.perf_counter()
+    with pytest.raises(ValueError, match="member-steps: at least .* h .* RGSYM_ALLOW_LONG=1"):
+        run_sweep(chapter2_spec("paper", steps=10**9), progress=False)
+    assert _time.perf_counter() - t0 < 10
+    assert not list(fresh_cache.rglob("*.pt"))  # nothing trained, nothing cached

@@ -71,6 +71,9 @@ def block_map(s, b):
     Returns the same kind, shape ``(..., N // b)``.
     """
     b = check_block_size(b)
+    if not all(hasattr(s, a) for a in ("ndim", "shape", "reshape")):  # a numpy array or a torch tensor
+        raise TypeError(f"block_map needs a numpy array or a torch tensor of shape (..., N), got "
+                        f"{type(s).__name__}; wrap it with numpy.asarray")
     if s.ndim == 0:
         raise ValueError("block_map needs at least one axis (the lattice, the last one)")
     N = s.shape[-1]

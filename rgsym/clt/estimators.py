@@ -94,8 +94,15 @@ def _se(m, n: int, N: int, method: str):
 
 
 def _orders(orders) -> tuple[int, ...]:
+    """``orders`` as a tuple: an integer ``K >= 1`` means ``1..K``, else a non-empty sequence of orders."""
     if isinstance(orders, (int, np.integer)) and not isinstance(orders, bool):
+        if orders < 1:
+            raise ValueError(f"orders must be an integer K >= 1 (meaning orders 1..K) or a sequence of orders "
+                             f">= 1, got {orders}")
         orders = range(1, int(orders) + 1)
+    elif isinstance(orders, (str, bytes, bool)) or not hasattr(orders, "__iter__"):
+        raise TypeError(f"orders must be an integer K >= 1 (meaning orders 1..K) or a sequence of integer orders, "
+                        f"got {orders!r}")
     orders = tuple(check_order(n) for n in orders)
     if not orders:
         raise ValueError("orders must not be empty")

@@ -63,12 +63,12 @@ class GNNSweepSpec:
         for name, valid, what in (("symmetries", GNN_SYMMETRIES, "GNN symmetry"), ("edges", EDGE_VARIANTS, "edge variant"),
                                   ("activations", ACTIVATIONS, "activation"), ("tasks", LAWS, "task (base law)")):
             object.__setattr__(self, name, as_choices(name, getattr(self, name), valid, kind=what))
-        sizes = tuple(tuple(int(x) for x in sz) for sz in self.sizes)
+        sizes = tuple(tuple(as_int("a size's depth and width", x, lo=1) for x in sz) for sz in self.sizes)
         for sz in sizes:
             if len(sz) != 2 or not 1 <= sz[0] <= MAX_GNN_DEPTH or sz[1] < 1:
                 raise ValueError(f"sizes must be (depth, width) pairs with depth in 1..{MAX_GNN_DEPTH}, width >= 1; got {sz!r}")
         object.__setattr__(self, "sizes", sizes)
-        seeds = tuple(int(x) for x in self.seeds)
+        seeds = tuple(as_int("seed", x, lo=0) for x in self.seeds)
         if not seeds or len(set(seeds)) != len(seeds):
             raise ValueError(f"seeds must be distinct integers, got {self.seeds!r}")
         object.__setattr__(self, "seeds", seeds)

@@ -77,13 +77,13 @@ class SweepSpec:
         for name, valid, kind in (("symmetries", SYMMETRIES, "symmetry"), ("activations", ACTIVATIONS, "activation"),
                                   ("tasks", LAWS, "task")):
             object.__setattr__(self, name, as_choices(name, getattr(self, name), valid, kind=kind))
-        sizes = tuple(tuple(int(x) for x in s) for s in self.sizes)
+        sizes = tuple(tuple(as_int("a size's depth and width", x, lo=1) for x in s) for s in self.sizes)
         for s in sizes:
             if len(s) != 2 or not 1 <= s[0] <= MAX_DEPTH or s[1] < 1:
                 raise ValueError(f"sizes must be (depth, width) pairs with depth in 1..{MAX_DEPTH} and "
                                  f"width >= 1; got {s!r}")
         object.__setattr__(self, "sizes", sizes)
-        seeds = tuple(int(s) for s in self.seeds)
+        seeds = tuple(as_int("seed", s, lo=0) for s in self.seeds)
         if not seeds or len(set(seeds)) != len(seeds):
             raise ValueError(f"seeds must be distinct integers, got {self.seeds!r}")
         object.__setattr__(self, "seeds", seeds)

@@ -42,6 +42,25 @@ MEMBER_COLUMNS = ("member_id", "b", "depth", "width", "size", "n_params", "activ
 """Columns of a sweep's members table (a GNN sweep adds ``edges`` and ``model``)."""
 
 
+SECONDS_PER_MEMBER_STEP = 1e-5
+"""A lower bound on the time of one training step of one member (the fastest rate measured on a 2-core
+CPU, tiny networks in large ensembles): the budget check below never overestimates."""
+MAX_HOURS = 24.0
+"""A sweep whose training would take at least this long is refused unless ``RGSYM_ALLOW_LONG=1``."""
+
+
+def check_budget(member_steps: int, workers: int = 1) -> float:
+    """Refuse, before any work, a sweep of ``member_steps`` (members x Adam steps still to train) that would
+    take more than :data:`MAX_HOURS` even at :data:`SECONDS_PER_MEMBER_STEP` on ``workers`` processes,
+    unless the environment variable ``RGSYM_ALLOW_LONG`` is ``1``. Returns the lower bound in hours."""
+    hours = member_steps * SECONDS_PER_MEMBER_STEP / max(1, workers) / 3600
+    if hours > MAX_HOURS and os.environ.get("RGSYM_ALLOW_LONG") != "1":
+        raise ValueError(f"this sweep would train {member_steps:.3g} member-steps: at least {hours:.3g} h on "
+                         f"{workers} process(es), over the limit of {MAX_HOURS:g} h; lower steps or n_seeds, or "
+                         f"set RGSYM_ALLOW_LONG=1 to go ahead")
+    return hours
+
+
 def check_workers(workers) -> int:
     """The number of training processes: a positive integer."""
     return as_int("workers", workers, lo=1)
@@ -184,6 +203,7 @@ def execute_chunks(spec, chunks: Sequence[Sequence[int]], *, namespace: str, src
     n_cached = len(payloads)
     if max_chunks is not None:
         todo = todo[:max_chunks]
+    check_budget(sum(len(ids) for _, ids, _ in todo) * int(spec.train.steps), workers)
     if todo and (executor is not None or (workers > 1 and len(todo) > 1 and not gpu)):
         import concurrent.futures as cf
         import multiprocessing as mp

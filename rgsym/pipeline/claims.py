@@ -46,8 +46,7 @@ CLAIMS = (
     Claim("C1", "Networks learn an RG step",
           "MLPs and GNNs can be trained to perform a real-space RG step, with the CLT block map as the test "
           "case, while their weight symmetries and activations are varied.",
-          "02_mlps", None, (("c1_frac", "share of trained MLPs with a nonlinear activation (some linear by construction) with G1 below 1e-2"),
-                            ("c1_best", "their best G1"))),
+          "02_mlps", "verdict_C1"),
     Claim("C2", "Constraint and expressivity compete",
           "Models that are too constrained and models that are too complex both generalise poorly; the best "
           "lie in between.",
