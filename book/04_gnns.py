@@ -403,7 +403,9 @@ _ = glue("nn_liability", verdict(nn_effect > 0, "a cost rather than a help", "a 
 # {glue:text}`mg_lo:+.2f` to {glue:text}`mg_hi:+.2f`; the margin against the tie band is
 # {glue:text}`mg_margin:+.2f` decades, and by the same rule the GNNs are {glue:text}`mg_gnn_side`. Its
 # sensitivity: {glue:text}`mg_sens`. On G1 and G2 the statistic is {glue:text}`D_G1:+.2f` and
-# {glue:text}`D_G2:+.2f` (intervals in the table above). The outcome belongs to this run's profile,
+# {glue:text}`D_G2:+.2f` (intervals in the table above). On G3_fp, the distance of the flow's end point
+# from the Gaussian fixed point, it is {glue:text}`D_G3_fp:+.2f`: the floor of that measure is the exact
+# flow's own distance on the same lattices, which is sampling noise, and pairs below it tie. The outcome belongs to this run's profile,
 # sizes and budget: the smoke profile trains briefly and on two seeds, so only the paper profile should
 # be quoted.
 #
