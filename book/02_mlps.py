@@ -363,6 +363,7 @@ glue("c1_frac", h["c1_frac"]); _ = glue("c1_best", h["c1_best"])
 
 # %%
 glue("map_sizes", ", ".join(cmap.size_order(map_spec))); glue("map_n_seeds", len(map_spec.seeds))
+glue("map_task", map_task)
 map_npar = [c.n_params for c in map_spec.configs()]
 glue("map_npar_min", min(map_npar)); glue("map_npar_max", max(map_npar))
 glue("map_n_members", len(map_spec.members())); glue("map_steps", map_spec.train.steps)

@@ -39,7 +39,27 @@ def problems(nb: dict, repo_root: str = str(ROOT)) -> list[str]:
                     out.append(f"cell {i}: {what}: {m.group(0)[:80]!r}")
             if repo_root in text:
                 out.append(f"cell {i}: the repository's absolute path")
-    return out
+    return out + unglued(nb)
+
+
+GLUE_REF = re.compile(r"\{glue(?::[a-z]+)?\}`([^`:]+)")
+
+
+def unglued(nb: dict) -> list[str]:
+    """``{glue}`` references in the narrative or in a figure caption whose key the notebook never glued
+    (the book build fails on them)."""
+    glued, refs = set(), set()
+    for cell in nb.get("cells", []):
+        for o in cell.get("outputs", []):
+            name = o.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name:
+                glued.add(name)
+        texts = ["".join(cell.get("source", ""))] if cell.get("cell_type") == "markdown" else []
+        caption = cell.get("metadata", {}).get("mystnb", {}).get("figure", {}).get("caption")
+        texts += [caption] if caption else []
+        for t in texts:
+            refs.update(GLUE_REF.findall(t))
+    return [f"glue key {k!r} referenced but never glued" for k in sorted(refs - glued)]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -62,3 +82,8 @@ def test_the_scan_finds_each_planted_defect():
         nb = {"metadata": {}, "cells": [{"cell_type": "code", "outputs": [output]}]}
         assert any(what in p for p in problems(nb)), what
     assert problems({"metadata": {"papermill": {"output_path": "/home/u/out.ipynb"}}, "cells": []})
+    # a figure caption that pastes a key the notebook never glued (the book build would fail)
+    unglued_nb = {"metadata": {}, "cells": [
+        {"cell_type": "code", "source": "", "metadata": {"mystnb": {"figure": {"caption": "trained on {glue:text}`task`"}}},
+         "outputs": [{"output_type": "display_data", "metadata": {"scrapbook": {"name": "other"}}, "data": {}}]}]}
+    assert problems(unglued_nb) == ["glue key 'task' referenced but never glued"]
