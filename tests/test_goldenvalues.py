@@ -46,10 +46,11 @@ def test_committed_files_name_their_machine():
 
 
 def test_other_machine_golden_files_of_unchanged_chapters_agree():
-    """The golden files written last session on another processor, against this machine's files for the
-    chapters whose code did not change since (2, 4 and 6): they agree within the allowed drift."""
+    """The golden files written in an earlier session on another processor (AMD EPYC), against this
+    machine's files for the chapters whose numbers were not meant to change since: they agree within the
+    allowed drift. (Chapters 2 and 4 were redesigned after that commit, so they are not compared.)"""
     old_commit = "4b96c9c"
-    for stem in ("02_mlps", "04_gnns", "06_symmetry_breaking"):
+    for stem in ("06_symmetry_breaking",):
         old = subprocess.run(["git", "-C", str(ROOT), "show", f"{old_commit}:tests/golden/{stem}.json"],
                              capture_output=True, text=True)
         if old.returncode:

@@ -45,7 +45,7 @@ CLAIMS = (
           "01_clt_rg", "verdict_C1ref"),
     Claim("C1", "Networks learn an RG step",
           "MLPs and GNNs can be trained to perform a real-space RG step, with the CLT block map as the test "
-          "case, while their weight symmetries and activations are varied.",
+          "case, while their weight symmetries and activations are varied (the verdict tests the MLPs).",
           "02_mlps", "verdict_C1"),
     Claim("C2", "Constraint and expressivity compete",
           "Models that are too constrained and models that are too complex both generalise poorly; the best "
@@ -178,7 +178,7 @@ def findings_sentences(rows: list[dict]) -> list[str]:
             robust = ("and no halving or doubling of a threshold changes that" if not r["flips"]
                       else "but the verdict flips with " + ", ".join(r["flips"]))
             s = (f"{r['claim']} ({r['short']}): {r['status']} by the book's pre-registered test in {where}, "
-                 f"margin {r['margin']}, 90 % interval of the deciding quantity {r['interval']}, {robust}.")
+                 f"margin {r['margin']}, interval {r['interval']} (its chapter states of what), {robust}.")
             if r["parts"]:
                 s += " Parts: " + "; ".join(f"{p} {w} (margin {m})" for p, w, m in r["parts"]) + "."
         elif r["status"] == "no pre-registered verdict":
