@@ -119,10 +119,9 @@ _ = glue("npar_min", npar_min), glue("npar_max", npar_max)
 # * **ReLU and the quadratic** are not odd. The linear function is recovered only by pairing a unit
 #   with its mirror image: $z = \mathrm{relu}(z) - \mathrm{relu}(-z)$ and
 #   $z = [\phi(z) - \phi(-z)]/2$ for $\phi(z) = z+\alpha z^2$. Two hidden units with opposite signs
-#   are needed, and `tied-hidden`, which makes all units equal, forbids them. The same identity holds
-#   for SiLU and GELU, $\phi(z) - \phi(-z) = z$ ({eq}`eq-c2-oddpart` below), so their mirror pairs are
-#   exact too; the table below covers only the constructions `rgsym.nets.exact_layers` builds (ReLU and
-#   the quadratic), which is a gap of the table, not of those activations.
+#   are needed, and `tied-hidden`, which makes all units equal, forbids them. The same holds for SiLU
+#   and GELU, whose odd part is linear as well, $\phi(z) - \phi(-z) = z$ ({eq}`eq-c2-oddpart` below),
+#   so a mirror pair of SiLU units is exact too.
 # * **Tied quadratic units.** With all $H$ units equal,
 #   $f(s) = Hv\,\phi(z+c) + c_0 = Hv(1+2\alpha c)\,z + Hv\alpha\,z^2 + \text{const}$,
 #   $z = b^{-1/2}\sum_i s_i$. The $z^2$ term vanishes only with $v = 0$, which kills the linear
@@ -421,7 +420,7 @@ _ = glue("c1_worst", c1_cases.loc[c1_cases.hi.idxmax(), ["activation", "task"]].
 # margin of {glue:text}`c1_margin:.2f` decades below the threshold, while the untrained control lies at
 # {glue:text}`c1_ctrl_min:.2f` or above. Its sensitivity: {glue:text}`c1_sens`.
 
-# %% mystnb={"figure": {"name": "fig-c2-map", "caption": "The constraint map on G2-laws (the relative error on the unseen laws at unit scale) for networks trained on the {glue:text}`map_task` law: one row per activation, one column per facet; within a panel the horizontal axis is the constraint level $\\ell = \\log_2(H/g)$ (0: free; right end of each line: fully tied) and each line is one size. Lines are medians over the {glue:text}`map_n_seeds` seeds, bands their interquartile range; the dashed grey line is the numerical floor (named in the corner instead where it lies more than three decades below the data). Hollow markers are cells whose class contains $T_b$ exactly without being linear and for which `rgsym.nets.exact_layers` builds the weights (ReLU and the quadratic with two or more groups; SiLU's mirror pairs are exact as well but not marked); training may or may not find them. Black stars mark the full-data argmin set of the case; a panel titled 'not testable' has fewer than {glue:text}`min_axis` sizes (the other sizes are linear by construction there and left out). The {glue:text}`map_n_diverged` diverged networks are left out and counted in the stamp."}}
+# %% mystnb={"figure": {"name": "fig-c2-map", "caption": "The constraint map on G2-laws (the relative error on the unseen laws at unit scale) for networks trained on the {glue:text}`map_task` law: one row per activation, one column per facet; within a panel the horizontal axis is the constraint level $\\ell = \\log_2(H/g)$ (0: free; right end of each line: fully tied) and each line is one size. Lines are medians over the {glue:text}`map_n_seeds` seeds, bands their interquartile range; the dashed grey line is the numerical floor (named in the corner instead where it lies more than three decades below the data). Hollow markers are cells whose class contains $T_b$ exactly without being linear (explicit weights, `rgsym.nets.exact_layers`: ReLU, SiLU and the quadratic with two or more groups); training may or may not find them. Black stars mark the full-data argmin set of the case; a panel titled 'not testable' has fewer than {glue:text}`min_axis` sizes (the other sizes are linear by construction there and left out). The {glue:text}`map_n_diverged` diverged networks are left out and counted in the stamp."}}
 facet_names = list(cmap.FACETS)
 acts_map = list(map_spec.activations)
 order = cmap.size_order(map_spec)
@@ -542,9 +541,7 @@ _ = glue("c2_end_share", float(ends.max()))
 # One feature of the map shapes every reading of it. For every activation whose odd part is linear
 # ({eq}`eq-c2-oddpart`: ReLU, SiLU and the quadratic here), every free or `perm-in` cell with at least
 # two groups *contains* the exact map without being linear: two groups of units can hold a mirror pair,
-# such as $z = \mathrm{relu}(z) - \mathrm{relu}(-z)$. The hollow markers show the cells for which
-# `rgsym.nets.exact_layers` builds those weights (ReLU and the quadratic; SiLU's mirror pairs exist
-# too but are not marked). Where training finds those
+# such as $z = \mathrm{relu}(z) - \mathrm{relu}(-z)$ (the hollow markers). Where training finds those
 # weights the error falls to the floor, so an optimum there reflects what the optimiser finds more than
 # a trade-off between constraint and complexity. Over all three measures, {glue:text}`c2_n_held_all` of
 # the {glue:text}`c2_n_cases_all` testable cases hold, and in {glue:text}`c2_n_held_exact` of those the

@@ -34,7 +34,7 @@ TIED_MC_RTOL = 0.05
 """Relative tolerance of the Monte Carlo check of the tied quadratic network's closed-form error."""
 C1_G1 = 1e-2
 """A network "learns the step" (claim C1) when its in-distribution error G1 is below this."""
-REPRESENTATION_ACTIVATIONS = ("identity", "relu", "quadratic", "tanh")
+REPRESENTATION_ACTIVATIONS = ("identity", "relu", "silu", "quadratic", "tanh")
 """Activations of the exact-representation table."""
 TIED_BIASES = (0.0, 1.0, 3.0, 10.0, 30.0)
 """Hidden biases :math:`c` of the tied quadratic check."""

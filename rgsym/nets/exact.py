@@ -16,6 +16,7 @@ import math
 
 import torch
 
+from .expressivity import activation_algebra
 from .mlp import EnsembleMLP, MLPConfig
 
 
@@ -26,37 +27,40 @@ def exact_layers(config: MLPConfig) -> list[tuple[torch.Tensor, torch.Tensor]] |
 
     * identity: one direction :math:`w = b^{-1/2}\mathbf 1` copied to every unit and averaged out,
       allowed by every symmetry;
-    * ReLU and the quadratic :math:`\phi(z) = z + \alpha z^2`: two units of opposite sign,
-      :math:`z = \mathrm{relu}(z) - \mathrm{relu}(-z) = [\phi(z) - \phi(-z)]/2`, passed on layer by
-      layer; needs width >= 2 and is forbidden by ``tied-hidden`` (all units equal);
-    * ``tied-hidden+odd`` (with or without ``perm-in``), ReLU or the quadratic: the antisymmetrisation
+    * every :math:`\phi` whose odd part is linear, :math:`\phi(z) - \phi(-z) = 2\phi'(0)z` (eq. 2.1:
+      ReLU, SiLU, GELU, the quadratic :math:`z + \alpha z^2`): two units of opposite sign,
+      :math:`z = [\phi(z) - \phi(-z)]/(2\phi'(0))`, e.g. :math:`z = \mathrm{relu}(z) - \mathrm{relu}(-z)`,
+      passed on layer by layer; needs width >= 2 and is forbidden by ``tied-hidden`` (all units equal);
+    * ``tied-hidden+odd`` (with or without ``perm-in``), the same activations: the antisymmetrisation
       :math:`f(s) = [g(s) - g(-s)]/2` builds the mirror pair in, so all units can be equal:
       :math:`w = b^{-1/2}\mathbf 1`, hidden weights :math:`1/H` (ReLU: :math:`\mathrm{relu}\circ
       \mathrm{relu} = \mathrm{relu}`) and output weights :math:`v` with :math:`Hv[\phi(z)-\phi(-z)]/2 = z`
-      (:math:`Hv = 2` for ReLU, 1 for the quadratic). For the quadratic this works at depth 1 only: a
-      second tied layer leaves the odd term :math:`2\alpha^2 (aH)^2 z^3` (``None`` at depth > 1);
-    * tanh, GELU, SiLU: no finite exact representation (``None``);
+      (:math:`Hv = 1/\phi'(0)`: 2 for ReLU, SiLU and GELU, 1 for the quadratic). Beyond depth 1 this needs
+      a positively homogeneous :math:`\phi` (ReLU): a second tied quadratic layer, for one, leaves the odd
+      term :math:`2\alpha^2 (aH)^2 z^3` (``None`` then);
+    * tanh: no finite exact representation (``None``);
     * hidden units tied in :math:`1 < g < H` groups: the construction for width :math:`g`, every unit
       copied :math:`m = H/g` times and every weight it feeds divided by :math:`m`.
 
     The weights satisfy the config's own constraints (no biases at all, first-layer rows constant).
     """
     act, H, b, D = config.act, config.width, config.b, config.depth
+    alg = activation_algebra(act)
     g = config.hidden_groups
     if 1 < g < H:  # graded tying: the exact network of width g, each unit split into m = H/g equal copies
         small = exact_layers(config.replace(width=g, groups=None))
         return None if small is None else _inflate(small, H // g)
     r = 1.0 / math.sqrt(b)
     zeros = torch.zeros
-    if act.name == "identity" or (act.name == "quadratic" and act.alpha == 0.0):
+    if alg.linear:
         return _tied_layers(H, b, D, 1.0 / H)
-    if act.name in ("relu", "quadratic") and {"tied-hidden", "odd"} <= config.flags:
-        if act.name == "quadratic" and D > 1:
+    if alg.odd_part_linear and {"tied-hidden", "odd"} <= config.flags:
+        if D > 1 and not alg.positively_homogeneous:
             return None
-        return _tied_layers(H, b, D, (2.0 if act.name == "relu" else 1.0) / H)
-    if act.name not in ("relu", "quadratic") or H < 2 or "tied-hidden" in config.flags:
+        return _tied_layers(H, b, D, 1.0 / (_slope0(act) * H))
+    if not alg.odd_part_linear or H < 2 or "tied-hidden" in config.flags:
         return None
-    h = 1.0 if act.name == "relu" else 0.5  # z = (phi(z) - phi(-z)) * h
+    h = 1.0 / (2.0 * _slope0(act))  # z = (phi(z) - phi(-z)) * h, eq. (2.1)
     W1 = zeros(H, b, dtype=torch.float64)
     W1[0], W1[1] = r, -r
     layers = [(W1, zeros(H, dtype=torch.float64))]
@@ -68,6 +72,14 @@ def exact_layers(config: MLPConfig) -> list[tuple[torch.Tensor, torch.Tensor]] |
     Wout[0, 0], Wout[0, 1] = h, -h
     layers.append((Wout, zeros(1, dtype=torch.float64)))
     return layers
+
+
+def _slope0(act) -> float:
+    r""":math:`\phi'(0)` from the activation's sympy form."""
+    import sympy as sp
+
+    z = sp.Symbol("z", real=True)
+    return float(sp.diff(act.symbolic(z), z).subs(z, 0))
 
 
 def from_layers(config: MLPConfig, layers, *, seed: int = 0, dtype=torch.float64) -> EnsembleMLP:
