@@ -51,11 +51,14 @@ def test_n_params_interpolates(depth):
 
 
 @pytest.mark.parametrize("act", ["tanh", "relu", "quadratic"])
-def test_groups_hold_exactly_through_training(act):
+@pytest.mark.parametrize("uniform", [False, True], ids=["mixed-g", "one-g"])
+def test_groups_hold_exactly_through_training(act, uniform):
+    """Mixed g (the gather path) and one shared g (the block_mean view path, what sweeps train)."""
+    levels = (4,) if uniform else (1, 2, 4, 8)
     cfgs = [MLPConfig(width=8, depth=2, activation=act, groups=g, symmetry=s)
-            for g in (1, 2, 4, 8) for s in ("free", "perm-in")]
+            for g in levels for s in ("free", "perm-in")]
     model = EnsembleMLP(cfgs, list(range(len(cfgs))))
-    assert model._grouped
+    assert model._grouped is not uniform
     train_ensemble(model, ["gaussian"] * len(cfgs), list(range(len(cfgs))),
                    TrainConfig(steps=300, batch_size=64, n_train=128), progress=False)
     for i, cfg in enumerate(cfgs):
@@ -63,6 +66,23 @@ def test_groups_hold_exactly_through_training(act):
         assert _groups_hold(lay, cfg), cfg
         if cfg.hidden_groups > 1:  # and the groups are not all equal (training moved them apart)
             assert not torch.equal(lay[0][0][0, 0], lay[0][0][0, -1])
+
+
+@pytest.mark.parametrize("g", [1, 2, 4])
+def test_block_mean_path_equals_gather_path(g):
+    """One shared g (block_mean) and the per-member matrices (gather) give the same layers and outputs."""
+    cfg = MLPConfig(width=8, depth=3, activation="tanh", groups=g)
+    one = EnsembleMLP([cfg] * 3, [0, 1, 2])
+    both = EnsembleMLP([cfg] * 3 + [MLPConfig(width=8, depth=3, activation="tanh")], [0, 1, 2, 3])  # free: "some"
+    mixed = EnsembleMLP([cfg] * 3 + [MLPConfig(width=8, depth=3, activation="tanh", groups=2 if g != 2 else 4)],
+                        [0, 1, 2, 3])
+    assert not one._grouped and not both._grouped and mixed._grouped
+    x = torch.randn(4, 50, 2, generator=torch.Generator().manual_seed(2))
+    for other in (both, mixed):
+        for (W1, c1), (W2, c2) in zip(one.layers(), other.layers()):
+            torch.testing.assert_close(W1, W2[:3], rtol=1e-6, atol=1e-7)
+            torch.testing.assert_close(c1, c2[:3], rtol=1e-6, atol=1e-7)
+        torch.testing.assert_close(one(x[:3]), other(x)[:3], rtol=1e-5, atol=1e-6)
 
 
 def test_planted_defect_breaks_groups():

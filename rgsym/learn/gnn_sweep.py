@@ -31,7 +31,7 @@ from .training import TrainConfig
 GNN_NAMESPACE = "gnn-sweeps"
 MERGE_COST = 2**15
 """Above this many (members x batch x depth x width^2) a group of equal shapes is split into ensembles of
-equal weight sharing and antisymmetrisation (see :meth:`GNNSweepSpec.chunks`)."""
+equal antisymmetrisation (see :meth:`GNNSweepSpec.chunks`)."""
 
 @dataclass(frozen=True)
 class GNNSweepSpec:
@@ -109,10 +109,11 @@ class GNNSweepSpec:
     def chunks(self) -> list[list[int]]:
         """Member indices grouped into ensembles of at most ``chunk_size``: same ``(depth, width, edges)``
         (tensor shapes and graph). A heavy group (members x batch x depth x width^2 above
-        :data:`MERGE_COST`) is split further by weight sharing and antisymmetrisation flag, so that no
-        member pays for another's typed messages or second (antisymmetrising) pass; light groups stay
-        whole, since there the fixed cost of every training step dominates. The chunks do not depend on
-        the device, so the cache keys do not either."""
+        :data:`MERGE_COST`) is split further by antisymmetrisation flag, so that no member pays for
+        another's second (antisymmetrising) pass; shared and broken weights cost the same (on training
+        lattices each layer is one block-matrix product, :data:`rgsym.nets.gnn.DENSE_SITES`). Light groups
+        stay whole, since there the fixed cost of every training step dominates. The chunks do not
+        depend on the device, so the cache keys do not either."""
         members = self.members()
         groups: dict = {}
         for i, m in enumerate(members):
@@ -124,7 +125,7 @@ class GNNSweepSpec:
                 sub: dict = {}
                 for i in ids:
                     c = members[i].config
-                    sub.setdefault((c.weights, c.antisymmetrised), []).append(i)
+                    sub.setdefault(c.antisymmetrised, []).append(i)
                 parts = list(sub.values())
             else:
                 parts = [ids]

@@ -57,10 +57,10 @@ def exact_layers(config: MLPConfig) -> list[tuple[torch.Tensor, torch.Tensor]] |
     if alg.odd_part_linear and {"tied-hidden", "odd"} <= config.flags:
         if D > 1 and not alg.positively_homogeneous:
             return None
-        return _tied_layers(H, b, D, 1.0 / (_slope0(act) * H))
+        return _tied_layers(H, b, D, 1.0 / (alg.slope0 * H))
     if not alg.odd_part_linear or H < 2 or "tied-hidden" in config.flags:
         return None
-    h = 1.0 / (2.0 * _slope0(act))  # z = (phi(z) - phi(-z)) * h, eq. (2.1)
+    h = 1.0 / (2.0 * alg.slope0)  # z = (phi(z) - phi(-z)) * h, eq. (2.1)
     W1 = zeros(H, b, dtype=torch.float64)
     W1[0], W1[1] = r, -r
     layers = [(W1, zeros(H, dtype=torch.float64))]
@@ -72,14 +72,6 @@ def exact_layers(config: MLPConfig) -> list[tuple[torch.Tensor, torch.Tensor]] |
     Wout[0, 0], Wout[0, 1] = h, -h
     layers.append((Wout, zeros(1, dtype=torch.float64)))
     return layers
-
-
-def _slope0(act) -> float:
-    r""":math:`\phi'(0)` from the activation's sympy form."""
-    import sympy as sp
-
-    z = sp.Symbol("z", real=True)
-    return float(sp.diff(act.symbolic(z), z).subs(z, 0))
 
 
 def from_layers(config: MLPConfig, layers, *, seed: int = 0, dtype=torch.float64) -> EnsembleMLP:

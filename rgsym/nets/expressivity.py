@@ -37,12 +37,14 @@ LINEAR_FRACTION = 1e-10
 @dataclass(frozen=True)
 class ActivationAlgebra:
     """Properties of :math:`\\phi` proven by sympy: linear, odd, odd part linear (eq. 2.1), positively
-    homogeneous (eq. 2.2)."""
+    homogeneous (eq. 2.2), and the slope :math:`\\phi'(0)` that the exact constructions of
+    :mod:`rgsym.nets.exact` divide by."""
 
     linear: bool
     odd: bool
     odd_part_linear: bool
     positively_homogeneous: bool
+    slope0: float
 
 
 @lru_cache(maxsize=None)
@@ -62,6 +64,7 @@ def _algebra(name: str, alpha: float, symbolic) -> ActivationAlgebra:
         odd=zero(phi + phi.subs(z, -z)),
         odd_part_linear=zero(phi - phi.subs(z, -z) - 2 * slope0 * z),
         positively_homogeneous=zero(phi.subs(z, c * z) - c * phi),
+        slope0=float(slope0),
     )
 
 

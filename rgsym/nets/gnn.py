@@ -62,6 +62,14 @@ from .graphs import adjacency, check_lattice_size, lattice_graph, sparse_adjacen
 from .typed_aggregation import TypedSumAggregation
 
 
+DENSE_SITES = 8
+r"""Lattices of at most this many sites are evaluated through each layer's block matrix :math:`A_k`
+``(E, N d_k, N d_{k-1})`` (:meth:`EnsembleGNN.linear_maps`: sum aggregation is a linear map), one batched
+matrix product per layer; larger lattices through the message-passing aggregation
+(:class:`TypedSumAggregation`), whose cost grows like :math:`N` rather than :math:`N^2`. Both compute
+eq. G1 (a test checks that they agree); training lattices are single blocks (:math:`N = b`)."""
+
+
 class EnsembleGNN(nn.Module):
     r"""``E`` lattice GNNs (eqs. G1-G2) with stacked weights: lattices ``s`` ``(E, B, N)`` -> ``(E, B, N/b)``.
 
@@ -255,6 +263,18 @@ class EnsembleGNN(nn.Module):
                                  sparse_adjacency(g, typed=True).to(device=device, dtype=dtype))
         return self._graphs[key]
 
+    def _blocks(self, n_sites: int, device, dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""The position projectors :math:`D_p` ``(b, N, N)`` and typed adjacencies :math:`A^{(t)}`
+        ``(T, N, N)`` of the lattice graph of ``n_sites`` sites (cached), from which :meth:`network`
+        and :meth:`linear_maps` build the block matrix :math:`A_k` of a layer."""
+        key = ("blocks", n_sites, str(device), dtype)
+        if key not in self._graphs:
+            g = lattice_graph(n_sites, self.b, self.edges)
+            D = torch.stack([torch.diag((g.pos == p).to(dtype)) for p in range(self.b)])
+            A = torch.stack([adjacency(g, edge_type=t, dtype=dtype) for t in range(self.n_types)])
+            self._graphs[key] = (D.to(device), A.to(device))
+        return self._graphs[key]
+
     def _check(self, s: torch.Tensor) -> None:
         if s.dim() != 3 or s.shape[0] != self.n_members:
             raise ValueError(f"expected lattices of shape (E={self.n_members}, B, N), got {tuple(s.shape)}")
@@ -271,13 +291,23 @@ class EnsembleGNN(nn.Module):
         eff = self.effective() if eff is None else eff
         E, B, N = s.shape
         b, K, T = self.b, N // self.b, self.n_types
-        _, adj, adj_typed = self.graph(N, s.device, s.dtype)
+        g, adj, adj_typed = self.graph(N, s.device, s.dtype)
         h = s.unsqueeze(-1)
         zs, hs = [], [h]
         shared = self._mode["shared"] == "all"
+        dense = N <= DENSE_SITES
         for k in range(self.depth):
             R, M, c = eff["root"][k], eff["msg"][k], eff["bias"][k]
             d_in, d_out = h.shape[-1], R.shape[-2]
+            if dense:  # the layer as its block matrix A_k (see linear_maps): one bmm, no node-major copies
+                D, A = self._blocks(N, s.device, s.dtype)
+                W = (torch.einsum("pij,epoc->eiojc", D, R) + torch.einsum("tij,etoc->eiojc", A, M))
+                W = W.reshape(E, N * d_out, N * d_in)
+                z = torch.bmm(h.reshape(E, B, N * d_in), W.transpose(1, 2)).add_(c[:, g.pos].reshape(E, 1, N * d_out))
+                h = self._act(z.reshape(E, B, N, d_out))
+                zs.append(z.reshape(E, B, N, d_out))
+                hs.append(h)
+                continue
             if shared:  # one root weight and bias: plain batched matmuls
                 z = torch.baddbmm(c[:, :1], h.reshape(E, B * N, d_in), R[:, 0].transpose(1, 2)).reshape(E, B, N, d_out)
                 y = torch.bmm(h.reshape(E, B * N, d_in), M[:, 0].transpose(1, 2)).reshape(E, B, N, d_out)
@@ -349,8 +379,7 @@ class EnsembleGNN(nn.Module):
         eff = {k: ([x.detach().cpu().to(dtype) for x in v] if isinstance(v, list) else v.detach().cpu().to(dtype))
                for k, v in self.effective().items()}
         E = self.n_members
-        D = torch.stack([torch.diag((g.pos == p).to(dtype)) for p in range(self.b)])
-        A = torch.stack([adjacency(g, edge_type=t, dtype=dtype) for t in range(self.n_types)])
+        D, A = self._blocks(n, torch.device("cpu"), dtype)
         layers = []
         for k in range(self.depth):
             R, M, c = eff["root"][k], eff["msg"][k], eff["bias"][k]

@@ -220,8 +220,11 @@ class EnsembleMLP(nn.Module):
             self.register_buffer(name, m.to(device), persistent=False)
         # python-level summaries, to skip masked ops where no member (or every member) needs them
         self._mode = member_modes({"perm": perm, "tied": tied, "odd": odd, "anti": anti})
-        # graded tying: group-averaging matrices, needed only where a tied member has g > 1 groups
-        self._grouped = any(1 < c.hidden_groups < c.width for c in configs)
+        # graded tying: one number of groups shared by every tied member is a reshape (block_mean);
+        # group-averaging matrices are needed only where tied members differ in g
+        tied_g = sorted({c.hidden_groups for c in configs if c.hidden_groups < c.width})
+        self._grouped = len(tied_g) > 1
+        self._groups = tied_g[0] if len(tied_g) == 1 else 1
         if self._grouped:
             P, gid = group_matrices([c.hidden_groups for c in configs], self.width, dtype)
             self.register_buffer("group_avg", P.to(device), persistent=False)
@@ -336,6 +339,8 @@ class EnsembleMLP(nn.Module):
         masks = {"perm": self.perm_mask, "tied": self.tied_mask, "odd": self.odd_mask}
         if self._grouped:
             masks["group_avg"], masks["group_id"] = self.group_avg, self.group_id
+        else:
+            masks["groups"] = self._groups
         return project_layers(list(self.weights), list(self.biases), self._mode, masks)
 
     def _act(self, z: torch.Tensor) -> torch.Tensor:

@@ -74,6 +74,18 @@ def _tie_cols(x: torch.Tensor, P: torch.Tensor, gid: torch.Tensor) -> torch.Tens
     return torch.gather(x @ P.transpose(1, 2), 2, gid[:, None, :].expand_as(x))
 
 
+def block_mean(x: torch.Tensor, g: int, dim: int) -> torch.Tensor:
+    r"""Means over :math:`g` contiguous groups of :math:`m = H/g` entries along ``dim`` (size :math:`H`),
+    each copied back to its group (a broadcast view: copies are exact). The tying of every member of an
+    ensemble that shares one :math:`g`; ``g = 1`` is the plain mean of ``tied-hidden``. Shape kept."""
+    dim = dim % x.dim()
+    H = x.shape[dim]
+    if g == 1:
+        return x.mean(dim, keepdim=True).expand_as(x)
+    blocks = x.unflatten(dim, (g, H // g))
+    return blocks.mean(dim + 1, keepdim=True).expand_as(blocks).flatten(dim, dim + 1)
+
+
 def project_layers(weights, biases, modes: dict, masks: dict) -> list[tuple[torch.Tensor, torch.Tensor]]:
     r"""Project raw stacked layers onto each member's symmetric subspace (mean over tied entries).
 
@@ -81,34 +93,33 @@ def project_layers(weights, biases, modes: dict, masks: dict) -> list[tuple[torc
     ``'none'`` or ``'some'`` for ``name`` in ``perm``, ``tied``, ``odd``, and ``masks[name]`` the
     ``(E,)`` bool mask used where the mode is ``'some'``. With ``masks['group_avg']`` ``(E, H, H)`` and
     ``masks['group_id']`` ``(E, H)`` (:func:`group_matrices`) the tied members are tied in their own
-    number of groups; without them every tied member has one group.
+    number of groups (the general path: a gather of group means); without them every tied member has
+    ``masks['groups']`` groups (default 1), tied by :func:`block_mean` (a broadcast view, the fast path).
     """
     out = []
     n = len(weights)
     P, gid = masks.get("group_avg"), masks.get("group_id")
+    g = int(masks.get("groups", 1))
     for k in range(n):
         W, c = weights[k], biases[k]
         first, last = k == 0, k == n - 1
         if first and modes["perm"] != "none":
             W = where_members(modes["perm"], masks.get("perm"), W.mean(-1, keepdim=True).expand_as(W), W)
-        if modes["tied"] != "none" and P is not None:  # graded tying: g groups per member
+        if modes["tied"] != "none":
+            if P is None:  # every tied member has the same number of groups g (masks['groups'], default 1)
+                rows = lambda x: block_mean(x, g, -2)  # noqa: E731
+                cols = lambda x: block_mean(x, g, -1)  # noqa: E731
+            else:  # graded tying, each member with its own g
+                rows = lambda x: _tie_rows(x, P, gid)  # noqa: E731
+                cols = lambda x: _tie_cols(x, P, gid)  # noqa: E731
             Wt = W
             if not last:
-                Wt = _tie_rows(Wt, P, gid)
+                Wt = rows(Wt)
             if not first:
-                Wt = _tie_cols(Wt, P, gid)
+                Wt = cols(Wt)
             W = where_members(modes["tied"], masks.get("tied"), Wt, W)
             if not last:
-                c = where_members(modes["tied"], masks.get("tied"), _tie_rows(c[..., None], P, gid)[..., 0], c)
-        elif modes["tied"] != "none":  # every tied member has one group: the plain mean (same numbers, faster)
-            Wt = W
-            if not last:
-                Wt = Wt.mean(-2, keepdim=True)
-            if not first:
-                Wt = Wt.mean(-1, keepdim=True)
-            W = where_members(modes["tied"], masks.get("tied"), Wt.expand_as(W), W)
-            if not last:
-                c = where_members(modes["tied"], masks.get("tied"), c.mean(-1, keepdim=True).expand_as(c), c)
+                c = where_members(modes["tied"], masks.get("tied"), rows(c[..., None])[..., 0], c)
         if modes["odd"] != "none":
             c = where_members(modes["odd"], masks.get("odd"), torch.zeros_like(c), c)
         out.append((W, c))
