@@ -121,6 +121,32 @@ def test_chapter5_settings_validate():
         c5.chapter5_settings("smoke", laws=("cauchy",))
 
 
+def test_chapter5_refuses_a_reference_too_large_for_memory(monkeypatch):
+    """n_mc = 10**9 is refused in the settings cell (before any network is loaded), with the estimate."""
+    monkeypatch.delenv("RGSYM_ALLOW_LARGE", raising=False)
+    with pytest.raises(ValueError, match=r"n_mc=1000000000\) would hold about .* GiB.*lower n_mc.*RGSYM_ALLOW_LARGE"):
+        c5.chapter5_settings("paper", n_mc=10**9)
+    monkeypatch.setenv("RGSYM_ALLOW_LARGE", "1")
+    assert c5.chapter5_settings("paper", n_mc=10**9)[0] == 10**9
+
+
+def test_mc_bytes_bounds_the_measured_peak():
+    """The estimate covers what sample_node_kstats holds per lattice (every point's features, counted from
+    the arrays themselves) twice over, and not more than four times (it is a bound, not a guess)."""
+    import torch
+    from rgsym.nets.gnn import EnsembleGNN
+    from rgsym.nets.gnn_config import GNNConfig
+    from rgsym.propagation.gnn import default_sites
+    from rgsym.propagation.gnn_reference import dense_features, mc_lattices
+
+    net = EnsembleGNN(GNNConfig(b=2, width=12, depth=2, activation="tanh", symmetry="broken", edges="block+nn"),
+                      [0], dtype=torch.float64)
+    n = default_sites(net)
+    f = dense_features(net, mc_lattices("gaussian", 256, n, 0), member=0)
+    held = sum(v.numel() * v.element_size() for v in f.values()) / 256  # bytes per lattice, once
+    assert 2 * held <= c5.mc_bytes(1, 2, 12, n) <= 4 * held
+
+
 def test_c4_a_part_that_cannot_be_evaluated_fails():
     """A NaN part (here: no summing stages, so no remove share) must fail, wherever it stands (Python's min
     drops a NaN that comes second)."""

@@ -24,7 +24,7 @@ from ..nets.gnn import EnsembleGNN
 from ..nets.gnn_config import GNN_SYMMETRIES, GNNConfig
 from ..nets.graphs import EDGE_VARIANTS
 from ..seeds import stable_seed
-from ..validation import as_int, as_optional_int, check_choice
+from ..validation import as_int, as_optional_int, as_tuple, check_choice
 from .ch2_constraint import END_TAIL, FLOOR_FACTOR, N_BOOT, interior_test
 from .ch2_mlps import chapter2_spec
 
@@ -75,7 +75,7 @@ def chapter4_specs(profile: str, *, seeds: int | None = None, activations: Seque
     if seeds is None:
         seeds = GNN_SEEDS[profile]
     seeds = as_int("seeds", seeds, 1, 20)
-    acts = CHAPTER4_ACTIVATIONS if activations is None else tuple(activations)
+    acts = CHAPTER4_ACTIVATIONS if activations is None else as_tuple("activations", activations)
     common = dict(b=mlp.b, alpha=mlp.alpha, tasks=mlp.tasks, train=mlp.train, measures=mlp.measures)
     main_sizes = tuple(sz for sz in mlp.sizes if sz[0] <= 2)  # Chapter 2's sizes up to depth 2 (time)
     main = GNNSweepSpec(symmetries=GNN_SYMMETRIES, edges=EDGE_VARIANTS, activations=acts,

@@ -17,7 +17,8 @@ from ..clt import LAWS, get_law
 from ..config import PROFILES
 from ..propagation.gnn import (MAX_CLOSURE_DIM, PREDICTORS, _check_member, closure_node_cumulants, compare,
                                default_sites, measure_node_cumulants, predict_node_cumulants, standardised)
-from ..validation import as_int, check_choice
+from ..resources import check_memory
+from ..validation import as_int, as_tuple, check_choice
 
 TRAIN_LAW = "gaussian"
 """The law the opened GNNs were trained on."""
@@ -54,10 +55,23 @@ def chapter5_settings(profile: str, n_mc=None, laws=None) -> tuple:
     """``(n_mc, laws)`` of Chapter 5, validated, with the profile's defaults filled in."""
     check_choice("profile", profile, PROFILES)
     n_mc = N_MC[profile] if n_mc is None else as_int("n_mc", n_mc, N_MC_MIN)
-    laws = tuple(LAWS_BY_PROFILE[profile] if laws is None else laws)
+    laws = LAWS_BY_PROFILE[profile] if laws is None else as_tuple("laws", laws)
     for law in laws:
         check_choice("base law", law, LAWS)
+    from .ch4_gnns import chapter4_specs
+
+    main = chapter4_specs(profile)[0]
+    depth, width = main.sizes[-1]
+    check_memory(mc_bytes(n_mc, depth, width, 2 * main.b), f"Chapter 5's Monte Carlo reference (n_mc={n_mc})",
+                 "lower n_mc")
     return n_mc, laws
+
+
+def mc_bytes(n_mc: int, depth: int, width: int, n_sites: int) -> float:
+    r"""Peak bytes of :func:`rgsym.propagation.gnn_reference.sample_node_kstats` for ``n_mc`` lattices of
+    ``n_sites`` sites through a GNN of ``depth`` x ``width``: every point's features
+    (:math:`N(1 + 2DH) + N/b` values per lattice) in float64, held twice (chunks, then joined)."""
+    return 2.0 * 8 * n_mc * n_sites * (2 + 2 * depth * width)
 
 
 N_SEEDS = 3

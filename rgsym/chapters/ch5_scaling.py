@@ -254,8 +254,10 @@ def verdict_c4(cells: pd.DataFrame, shares: dict, control: dict, *, unit_rows: p
             return strict_min([m["rms_z"], m["slope"], m["division"]])
 
         interval = bootstrap(list(range(len(units))), stat, n_boot=n_boot, seed=seed)
-        notes = (f"interval: 90 % bootstrap over {len(units)} network-seed units of the smallest margin "
-                 f"(slopes as point estimates within a resample)")
+        centre = stat(np.arange(len(units)))
+        notes = (f"interval: 90 % bootstrap over {len(units)} network-seed units of the smallest margin with the "
+                 f"slopes as point estimates (that statistic on all units: {centre:.3g}); the test's margin reads "
+                 f"each slope's 90 % interval instead, so it is stricter and may lie below this interval")
     thr = {"RMS_Z_PASS": RMS_Z_PASS, "SLOPE_TOL": SLOPE_TOL, "CREATE_SHARE": CREATE_SHARE, "REMOVE_SHARE": REMOVE_SHARE}
     return decide("C4", C4_STATEMENT, C4_TEST, "rms z and deviation slope per law and order; division-of-labour shares",
                   test, thr, interval=interval, figure="fig-c4-scaling", notes=notes)

@@ -71,7 +71,21 @@ def headlines(name: str, data: dict) -> list[dict]:
         out.append({"benchmark": name, "measure": measure, "measured": measured, "target": target, "met": _yes(met)})
 
     dev = data.get("device") or "cpu"
-    if name in ("bench_engine", "bench_gnn"):
+    if name.startswith("bench_engine_"):
+        for r in data.get("rows", []):
+            for k, v in r.get("engine_over", {}).items():
+                t = r.get("targets", {}).get(k)
+                add(f"engine over {k}, {r['models']} models ({dev}), median of {r['rounds']} interleaved rounds",
+                    f"{v['median']:.2f}x ({v['min']:.2f}-{v['max']:.2f})", f">= {t['target']:g}x" if t else "",
+                    t["met"] if t else None)
+            t = r.get("targets", {}).get("sgemm_share")
+            add(f"engine's share of the sgemm rate, {r['models']} models ({dev})", f"{100 * r['sgemm_share']:.1f} %",
+                f">= {100 * t['target']:.0f} %" if t else "", t["met"] if t else None)
+            t = r.get("targets", {}).get("rate_1600")
+            if t:
+                add(f"engine rate, {r['models']} models ({dev})", f"{r['rates']['rgsym engine']['median']:.3g}/s",
+                    f">= {t['target']:.0e}/s", t["met"])
+    elif name in ("bench_engine", "bench_gnn"):
         for r in data.get("rows", []):
             target = r.get("target", "")
             add(f"{r['models']} models vs a plain per-model loop ({dev})", f"{r['speedup']:.2f}x",
