@@ -165,3 +165,15 @@ def test_stall_below_the_numerical_floor_is_a_tie():
     res.traj.loc[low, ["test_mse", "train_loss"]] *= 1e-10  # tied 1e-11, free 1e-14: ratio 1e3, both round-off
     acts, ratio = C.stall_activations(C.member_summary(res))
     assert ratio.loc["small", "relu"] == pytest.approx(1e3) and acts == []
+
+
+def test_a_run_of_years_is_refused_before_training(monkeypatch):
+    """steps=10**9 would train for months: refused by the spec itself (before any network is built)."""
+    from rgsym.chapters.ch6_symmetry import chapter6_spec, gnn_chapter6_spec
+
+    monkeypatch.delenv("RGSYM_ALLOW_LONG", raising=False)
+    for make in (chapter6_spec, gnn_chapter6_spec):
+        with pytest.raises(ValueError, match=r"at least .* h on 1 process.*over the limit of 24 h.*RGSYM_ALLOW_LONG=1"):
+            make("paper", steps=10**9)
+    monkeypatch.setenv("RGSYM_ALLOW_LONG", "1")
+    assert chapter6_spec("paper", steps=10**9).train.steps == 10**9

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import PROFILES
+from ..learn.sweep import check_budget
 from ..learn.training import TrainConfig
 from ..symmetry.breaking import FAMILIES, BreakingResult, BreakingSpec, init_kind
 from ..validation import as_optional_int, as_tuple, check_choice
@@ -106,10 +107,17 @@ def chapter6_spec(profile: str, *, steps: int | None = None, n_seeds: int | None
     steps = steps or (5000 if paper else 1500)
     n_seeds = n_seeds or (10 if paper else 3)
     kw = {} if activations is None else {"activations": as_tuple("activations", activations)}
-    return BreakingSpec(seeds=tuple(range(n_seeds)), width=width or 8, task=task, symmetries=("free", "tied-hidden"),
+    return _checked(BreakingSpec(seeds=tuple(range(n_seeds)), width=width or 8, task=task, symmetries=("free", "tied-hidden"),
                         inits=("small", "standard") + tuple(_sym(e) for e in EPSILONS),
                         weight_decay=WEIGHT_DECAY, decay_inits=tuple(_sym(e) for e in DECAY_EPSILONS),
-                        train=TrainConfig(steps=steps, n_train=1024, log_points=40 if paper else 30), **kw)
+                        train=TrainConfig(steps=steps, n_train=1024, log_points=40 if paper else 30), **kw))
+
+
+def _checked(spec: BreakingSpec) -> BreakingSpec:
+    """``spec``, refused before any training when its runs (one ensemble) would exceed the training budget of
+    :func:`rgsym.learn.sweep.check_budget` (the check every sweep makes)."""
+    check_budget(len(spec.members()) * spec.train.steps)
+    return spec
 
 
 def gnn_chapter6_spec(profile: str, *, steps: int | None = None, n_seeds: int | None = None,
@@ -119,9 +127,9 @@ def gnn_chapter6_spec(profile: str, *, steps: int | None = None, n_seeds: int | 
     :data:`EPSILONS`; steps and seeds as in :func:`chapter6_spec`. (``shared`` GNNs, which the verdict does
     not use, are left out to keep within the budget.)"""
     mlp = chapter6_spec(profile, steps=steps, n_seeds=n_seeds, width=width, task=task)
-    return mlp.replace(family="gnn", symmetries=("broken",), activations=("quadratic", "tanh", "relu"),
-                       inits=("small",) + tuple(_sym(e) for e in EPSILONS if e > 0), weight_decay=0.0,
-                       decay_inits=())
+    return _checked(mlp.replace(family="gnn", symmetries=("broken",), activations=("quadratic", "tanh", "relu"),
+                                inits=("small",) + tuple(_sym(e) for e in EPSILONS if e > 0), weight_decay=0.0,
+                                decay_inits=()))
 
 
 # ---------------------------------------------------------------------------------------- analysis
