@@ -58,7 +58,7 @@ def test_nothing_inside_rgsym_imports_rgsym_itself_or_a_higher_layer():
 
     from rgsym.codehash import CodeIndex
 
-    layers = ["validation", "seeds", "devices", "codehash", "plotting", "report", "verdicts", "config", "clt", "nets", "learn",
+    layers = ["validation", "resources", "seeds", "devices", "codehash", "plotting", "report", "verdicts", "config", "clt", "nets", "learn",
               "propagation", "symmetry", "chapters", "pipeline"]
     pkg = Path(rgsym.__file__).parent
     idx = CodeIndex(pkg)
