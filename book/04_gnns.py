@@ -141,7 +141,12 @@ finish(fig, "N=8, b=2, periodic ring; colours = edge types used by the broken-we
 # \qquad h_i^{(k)} = \phi\big(z_i^{(k)}\big),
 # $$
 #
-# with a root weight $R$, a message weight $M$ and a bias $c$. The readout pools each block onto its
+# with a root weight $R$, a message weight $M$ and a bias $c$. Sum aggregation is a linear map, so on a
+# small lattice (at most `rgsym.nets.gnn.DENSE_SITES` sites, which covers every training lattice: one
+# block) the layer is applied as its block matrix $\sum_p D_p\otimes R^{(k)}_p + \sum_t A^{(t)}\otimes
+# M^{(k)}_t$ in one batched product ($D_p$ picks the sites at position $p$, $A^{(t)}$ is the adjacency of
+# edge type $t$); the message-passing layer and this product agree to rounding, which a test checks, and
+# the product is the faster of the two on graphs of a few nodes. The readout pools each block onto its
 # coarse node, $s'_J = \sum_{i\in J} a_{p(i)}\cdot h_i^{(D)} + c_\text{out}$, so one forward pass maps a
 # lattice of $N$ sites to one of $N/b$: one learned RG step. The weight symmetries are built into the
 # parameterisation and hold exactly during training:
