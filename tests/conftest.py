@@ -61,3 +61,13 @@ def copy_repo(dest: Path, with_notebooks: bool = False) -> Path:
     ignore = ["_build", "__pycache__", ".ipynb_checkpoints"] + ([] if with_notebooks else ["notebooks"])
     shutil.copytree(ROOT / "book", dest / "book", symlinks=True, ignore=shutil.ignore_patterns(*ignore))
     return dest
+
+
+def plain_papermill(source: Path, out: Path, cwd: Path, name: str, value: str) -> str:
+    """The shell line a user runs to execute a jupytext chapter under plain papermill with one ``-p``
+    (papermill cannot read ``.py``: jupytext converts it on a pipe)."""
+    import sys
+
+    bin_dir = Path(sys.executable).parent
+    return (f"{bin_dir / 'jupytext'} --to ipynb -o - {source} | {bin_dir / 'papermill'} - {out} "
+            f"--cwd {cwd} -k python3 --language python -p {name} {value} --log-level ERROR")

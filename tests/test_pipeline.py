@@ -13,7 +13,7 @@ from rgsym.pipeline.hashing import input_hash, sources_hash
 from rgsym.pipeline.params import parse_value, rerun_command
 from rgsym.pipeline.run import META_KEY, run_chapters
 
-from conftest import ROOT, copy_repo
+from conftest import ROOT, copy_repo, plain_papermill
 
 CHAPTER = '''# %% [markdown]
 # # 9. A tiny chapter
@@ -378,10 +378,7 @@ def test_every_chapter_declares_all_its_parameters_to_setup_chapter():
 
 @pytest.mark.slow
 def test_plain_papermill_refuses_an_undeclared_parameter(repo, tmp_path):
-    bin_dir = Path(sys.executable).parent
-    src = repo / "book" / "99_tiny.py"
-    cmd = (f"{bin_dir / 'jupytext'} --to ipynb -o - {src} | {bin_dir / 'papermill'} - {tmp_path / 'o.ipynb'} "
-           f"--cwd {repo / 'book'} -k python3 --language python -p stpes 10 --log-level ERROR")
+    cmd = plain_papermill(repo / "book" / "99_tiny.py", tmp_path / "o.ipynb", repo / "book", "stpes", "10")
     proc = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
     assert "has no parameter 'stpes'" in proc.stderr and "valid parameters are: b, device, profile, seed" in proc.stderr

@@ -14,9 +14,7 @@ import pytest
 
 from rgsym.pipeline.chapters import find_chapters
 
-from conftest import ROOT
-
-BIN = Path(sys.executable).parent
+from conftest import ROOT, plain_papermill
 
 # (chapter, parameter, bad value as `-p` text, text the error must contain)
 CASES = [
@@ -82,8 +80,7 @@ def test_every_parameter_of_every_chapter_has_a_case():
 def _papermill(case, tmp: Path) -> dict:
     stem, name, value, _ = case
     out = tmp / f"{stem}-{name}.ipynb"
-    cmd = (f"{BIN / 'jupytext'} --to ipynb -o - {ROOT / 'book' / (stem + '.py')} | {BIN / 'papermill'} - {out} "
-           f"--cwd {ROOT / 'book'} -k python3 --language python -p {name} {value} --log-level ERROR")
+    cmd = plain_papermill(ROOT / "book" / f"{stem}.py", out, ROOT / "book", name, value)
     t = time.perf_counter()
     p = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=600)
     ran = -1

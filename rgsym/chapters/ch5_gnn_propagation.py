@@ -62,6 +62,8 @@ def chapter5_settings(profile: str, n_mc=None, laws=None) -> tuple:
 
     main = chapter4_specs(profile)[0]
     depth, width = main.sizes[-1]
+    # 2b sites: the largest lattice propagation.gnn.default_sites opens without a context (block+nn), so the
+    # estimate bounds every network of PICKS before any of them is loaded
     check_memory(mc_bytes(n_mc, depth, width, 2 * main.b), f"Chapter 5's Monte Carlo reference (n_mc={n_mc})",
                  "lower n_mc")
     return n_mc, laws
