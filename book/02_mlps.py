@@ -74,6 +74,7 @@ import time
 from rgsym.chapters import ch2_constraint as cmap
 from rgsym.chapters import ch2_mlps as ch2
 from rgsym.config import setup_chapter
+from rgsym.learn import estimates as est
 from rgsym.validation import check_choice
 
 S = setup_chapter("02_mlps", profile=profile, device=device, seed=seed, steps=steps, n_seeds=n_seeds,
@@ -85,6 +86,8 @@ check_choice("rep_activation", rep_activation, spec.activations)
 check_choice("map_task", map_task, map_spec.tasks)
 print("survey:", spec.describe())
 print("constraint map:", map_spec.describe())
+est.announce(est.estimate_sweep(spec, "the survey", workers=workers),
+             est.estimate_sweep(map_spec, "the constraint map", workers=workers))  # before any training
 
 # %%
 import math

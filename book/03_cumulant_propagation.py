@@ -51,6 +51,7 @@ import time
 from rgsym.chapters import ch3_propagation as c3
 from rgsym.chapters.ch2_mlps import chapter2_spec
 from rgsym.config import setup_chapter
+from rgsym.learn import estimates as est
 from rgsym.learn.mlp_sweep import run_sweep
 from rgsym.nets.activations import get_activation
 from rgsym.propagation import analytic as A
@@ -62,6 +63,7 @@ C = c3.chapter3_settings(profile, n_mc=n_mc, nodes=nodes, laws=laws, flow_law=fl
 act_example = get_activation("quadratic", alpha=alpha)  # validates alpha
 spec = chapter2_spec(profile)
 print(C)
+est.announce(est.estimate_sweep(spec, "Chapter 2's survey (the networks propagated here)"))
 t_start = time.perf_counter()
 
 # %%

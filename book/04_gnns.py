@@ -49,6 +49,7 @@ workers = None      # parallel training processes on the CPU; None: 1 for smoke,
 from rgsym.chapters import ch4_gnns as ch4
 from rgsym.chapters.ch2_mlps import chapter2_spec
 from rgsym.config import setup_chapter
+from rgsym.learn import estimates as est
 S = setup_chapter("04_gnns", profile=profile, device=device, seed=seed, seeds=seeds,
                   activations=activations, cpu_threads=cpu_threads, workers=workers)
 main_spec, cap_spec = ch4.chapter4_specs(profile, seeds=seeds, activations=activations)  # validates the knobs
@@ -56,6 +57,9 @@ mlp_spec = chapter2_spec(profile)  # Chapter 2's sweep: the same tasks, laws and
 run_kw = ch4.run_settings(profile, S.device, threads=cpu_threads, workers=workers)  # validates the rest
 print(main_spec.describe())
 print(cap_spec.describe())
+est.announce(*(est.estimate_sweep(sp, name, workers=run_kw.get("workers", 1)) for sp, name in
+               ((mlp_spec, "Chapter 2's survey (reused)"), (main_spec, "the main GNN grid"),
+                (cap_spec, "the capacity grid"))))  # before any training
 
 # %%
 import matplotlib.pyplot as plt

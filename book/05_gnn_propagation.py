@@ -45,10 +45,12 @@ from rgsym.chapters import ch5_gnn_propagation as c5
 from rgsym.chapters.ch4_gnns import chapter4_specs, run_settings
 from rgsym.clt import get_law
 from rgsym.config import setup_chapter
+from rgsym.learn import estimates as est
 from rgsym.propagation import gnn as gp
 S = setup_chapter("05_gnn_propagation", profile=profile, device=device, seed=seed, n_mc=n_mc, laws=laws,
                   cpu_threads=cpu_threads)
 main_spec, _ = chapter4_specs(profile)
+est.announce(est.estimate_sweep(main_spec, "Chapter 4's main GNN grid (the networks propagated here)"))
 run_kw = run_settings(profile, S.device, threads=cpu_threads, workers=1)
 n_mc, laws = c5.chapter5_settings(profile, n_mc, laws)
 train_law = c5.TRAIN_LAW

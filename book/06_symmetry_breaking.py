@@ -127,12 +127,14 @@ task = "gaussian"  # the training law
 from rgsym.chapters import ch6_numbers as N
 from rgsym.chapters import ch6_symmetry as ch6
 from rgsym.config import setup_chapter
+from rgsym.learn import estimates as est
 from rgsym.symmetry.breaking import INIT_NAMES, run_breaking
 
 S = setup_chapter("06_symmetry_breaking", profile=profile, device=device, seed=seed, steps=steps,
                   n_seeds=n_seeds, width=width, task=task)
 spec = ch6.chapter6_spec(profile, steps=steps, n_seeds=n_seeds, width=width, task=task)  # validates the knobs
 gspec = ch6.gnn_chapter6_spec(profile, steps=steps, n_seeds=n_seeds, width=width, task=task)
+est.announce(est.estimate_breaking(spec, "the MLP runs"), est.estimate_breaking(gspec, "the GNN runs"))
 
 from rgsym.report import glue
 

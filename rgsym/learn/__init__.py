@@ -11,6 +11,7 @@ the sweep engine: chunks, payloads, tables,             ``sweep``           2, 4
 ``SweepResult``
 MLP sweeps (``SweepSpec``, ``run_sweep``)               ``mlp_sweep``       2
 GNN sweeps (``GNNSweepSpec``, ``run_gnn_sweep``)        ``gnn_sweep``       4
+a sweep's training time, estimated before it runs       ``estimates``       2-6
 =====================================================  ==================  =========
 
 :mod:`rgsym.learn.gnn_sweep` (and with it torch-geometric) is imported on first use of its names.
@@ -25,7 +26,8 @@ from .mlp_sweep import SweepSpec, run_sweep
 from .sweep import MEMBER_COLUMNS, Member, SweepResult, execute_chunks, member_ids, member_tables, train_and_measure
 from .training import TrainConfig, TrainResult, cpu_threads, log_schedule, train_ensemble, training_set
 
-_LAZY = {"GNNSweepSpec": "gnn_sweep", "run_gnn_sweep": "gnn_sweep"}
+_LAZY = {"GNNSweepSpec": "gnn_sweep", "run_gnn_sweep": "gnn_sweep", "estimate_sweep": "estimates",
+         "estimate_breaking": "estimates", "announce": "estimates"}
 
 
 def __getattr__(name: str):
