@@ -96,7 +96,10 @@ def headlines(name: str, data: dict) -> list[dict]:
             add("k-statistics orders 1-8 over 1e7 samples", f"{t['measured_seconds_scaled_to_1e7']:.2f} s",
                 f"<= {t['limit_seconds']:g} s", t.get("met"))
         for k, v in data.get("ratios", {}).items():
-            if k.startswith("scipy"):
+            if isinstance(v, dict):  # interleaved rounds: median (range)
+                add(k.replace(" / ", " over ") + f", median of {data.get('params', {}).get('rounds', '?')} interleaved rounds",
+                    f"{v['median']:.2f}x ({v['min']:.2f}-{v['max']:.2f})")
+            elif k.startswith("scipy"):
                 add(k.replace("_", " ").replace(" / ", " over "), f"{v:.1f}x")
     elif name == "bench_logging":
         lim = data.get("target_extra_fraction")
