@@ -111,8 +111,10 @@ def headlines(name: str, data: dict) -> list[dict]:
         add(f"cumulant propagation, {data.get('network', '')}, order {data.get('order')}",
             f"{data['propagation_ms']:.1f} ms", f"<= {data['target_ms']:g} ms", data.get("target_met"))
         for r in data.get("rows", []):
-            if r.get("method", "").startswith("Monte Carlo, se"):
-                add(f"speed-up over {r['method']}", f"{r['speedup']:.0f}x")
+            if r.get("method", "").startswith("Monte Carlo,"):
+                rng = r.get("speedup_range")
+                add(f"speed-up over {r['method']}" + (f", median of {data.get('rounds')} interleaved rounds" if rng else ""),
+                    f"{r['speedup']:.3g}x" + (f" ({rng[0]:.3g}-{rng[1]:.3g})" if rng else ""))
     elif name == "bench_pipeline":
         for r in data.get("chapters", []):
             t = r.get("target_s")
