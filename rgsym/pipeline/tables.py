@@ -85,6 +85,19 @@ def headlines(name: str, data: dict) -> list[dict]:
             if t:
                 add(f"engine rate, {r['models']} models ({dev})", f"{r['rates']['rgsym engine']['median']:.3g}/s",
                     f">= {t['target']:.0e}/s", t["met"])
+    elif name.startswith("bench_book_"):
+        for r in data.get("chapters", []):
+            add(f"{r['chapter']}, {data.get('profile')} profile from an empty cache ({dev})",
+                f"{r['wall_s']:.0f} s wall, {r['cpu_s']:.0f} s CPU" + ("" if r.get("ok") else " (FAILED)"))
+        add(f"whole book, {data.get('profile')} profile from an empty cache ({dev})",
+            f"{data['total_wall_s'] / 60:.1f} min" + ("" if data.get("complete") else " (incomplete)"),
+            f"<= {data['target_s'] / 60:g} min", data.get("target_met"))
+    elif name.startswith("bench_gnn_"):
+        for r in data.get("rows", []):
+            target, rng = r.get("target", ""), r.get("speedup_range")
+            add(f"GNN ensemble over a plain per-model PyG loop, {r['models']} models ({dev}), median of "
+                f"{r.get('rounds')} interleaved rounds", f"{r['speedup']:.2f}x" + (f" ({rng[0]:.2f}-{rng[1]:.2f})" if rng else ""),
+                target.split(":")[0] if target else "", ("ok" in target) if target else None)
     elif name in ("bench_engine", "bench_gnn"):
         for r in data.get("rows", []):
             target = r.get("target", "")
