@@ -52,6 +52,7 @@ S = setup_chapter("01_clt_rg", profile=profile, device=device, seed=seed, b=b, s
 cfg = ch1.resolve_flow_settings(profile, b=b, steps=steps, n_samples=n_samples,
                                 lattice_size=lattice_size, laws=laws)  # validates the knobs first
 print(cfg)
+print(ch1.cost_line(cfg))  # before any sampling
 
 # %%
 import matplotlib

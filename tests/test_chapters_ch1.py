@@ -273,3 +273,17 @@ def test_reference_verdict_builds_each_table_once(monkeypatch):
     fits, ctrl = real(results), real(control)
     again = ch1.reference_verdict(results, control, fits=fits, control_fits=ctrl)
     assert len(calls) == 4 and again.record() == v.record()
+
+
+def test_cost_line_states_the_modelled_seconds_of_both_profiles():
+    """The cost model reproduces the two from-scratch runs it was fitted to (11.1 s smoke, 38.6 s paper)
+    within 10 %, and the line names the spins and the limit."""
+    import re
+
+    for profile, seconds in (("smoke", 11.1), ("paper", 38.6)):
+        cfg = ch1.resolve_flow_settings(profile)
+        line = ch1.cost_line(cfg)
+        spins = len(cfg.laws) * cfg.n_samples * cfg.lattice_size
+        assert f"{spins:.3g} spins" in line and f"limit {ch1.MAX_SPINS:.3g}" in line
+        t = float(re.search(r"about (\d+) s", line).group(1))
+        assert abs(t - seconds) <= 0.1 * seconds

@@ -52,6 +52,23 @@ FLOW_PROFILES = {
 MAX_SPINS = 2**27
 """Refuse flows larger than this many spins (about 1 GiB in float64) before allocating anything."""
 
+COST_FIXED_S, COST_PER_SPIN_S = 9.3, 1.74e-7
+r"""Chapter 1's cost model, :math:`t \approx a + c \cdot (\text{laws} \times n_{\rm samples} \times N)`
+seconds: a straight line through its two profiles executed from an empty cache by
+``benchmarks/bench_book.py`` on the 2-core calibration machine of :mod:`rgsym.learn.estimates` (smoke:
+1.05e7 spins in 11.1 s; paper: 1.68e8 spins in 38.6 s). It lumps in the bootstrap, whose resamples
+(``n_boot``) differ between the two; a planning number, not a measurement."""
+
+
+def cost_line(settings: "FlowSettings") -> str:
+    """The estimate Chapter 1 states before it samples: spins, the modelled seconds, and the spin limit
+    (:data:`MAX_SPINS` per flow, checked by :func:`resolve_flow_settings`)."""
+    spins = len(settings.laws) * settings.n_samples * settings.lattice_size
+    t = COST_FIXED_S + COST_PER_SPIN_S * spins
+    return (f"Estimated cost: {spins:.3g} spins over {len(settings.laws)} laws, about {t:.0f} s on the calibration "
+            f"machine (a 2-core Xeon); limit {MAX_SPINS:.3g} spins per flow.")
+
+
 BLOCK_SIZES = (2, 3, 4)
 """The block sizes of the comparison across :math:`b` (Figure 4)."""
 
