@@ -65,16 +65,29 @@ def test_paper_survey_estimate_is_near_its_calibration():
 def test_announce_prints_every_line_and_refuses_above_the_limit(capsys, monkeypatch):
     monkeypatch.delenv("RGSYM_ALLOW_LONG", raising=False)
     ok = est.estimate_breaking(ch6.chapter6_spec("smoke"), "the MLP runs")
-    left = est.announce(ok)
+    assert est.announce(ok) is None  # nothing for a notebook cell to display
     out = capsys.readouterr().out
-    assert "Estimated training cost of the MLP runs" in out and "Limit: 24 h" in out and left == ok.seconds
+    assert out == ok.line() + "\n" and "Estimated training cost of the MLP runs" in out and "Limit: 24 h" in out
     huge = est.estimate_members(10, 1e4, 10**9, 256, "huge")
     assert huge.remaining_seconds > MAX_HOURS * 3600
     with pytest.raises(RuntimeError, match="RGSYM_ALLOW_LONG=1"):
         est.announce(ok, huge)
     assert "Estimated training cost of huge" in capsys.readouterr().out  # stated even when refused
     monkeypatch.setenv("RGSYM_ALLOW_LONG", "1")
-    assert est.announce(huge) == huge.remaining_seconds
+    est.announce(huge)
+    assert "Estimated training cost of huge" in capsys.readouterr().out
+
+
+def test_breaking_estimate_costs_members_as_the_sweeps_do():
+    from rgsym.learn import gnn_sweep
+    from rgsym.learn.gnn_sweep import GNNSweepSpec
+
+    spec = ch6.gnn_chapter6_spec("smoke")
+    e = est.estimate_breaking(spec, "x")
+    configs = [spec.config(m[0], m[1]) for m in spec.members()]
+    sweep = GNNSweepSpec(b=spec.b)
+    units = sum(gnn_sweep._gnn_chunk_cost(sweep, [type("M", (), {"config": c})]) for c in configs)
+    assert e.seconds == pytest.approx(est.STEP_COSTS["gnn"].seconds(units * spec.train.batch_size, spec.train.steps))
 
 
 def test_breaking_estimate_covers_both_families():

@@ -126,27 +126,25 @@ def estimate_breaking(spec, label: str) -> Estimate:
     """The :class:`Estimate` of a symmetry-breaking run (:class:`rgsym.symmetry.breaking.BreakingSpec`,
     Chapter 6): one ensemble of ``spec.members()``, each costed like a sweep member of its family (GNN
     members on one block of ``b`` sites). It trains as one chunk, so ``workers`` do not apply."""
-    from . import mlp_sweep
+    from types import SimpleNamespace
 
-    members = spec.members()
-    units = 0.0
-    for m in members:
-        c = spec.config(m[0], m[1])
-        if spec.family == "mlp":
-            units += mlp_sweep._config_cost(c)
-        else:
-            units += (c.width * c.width * c.depth * c.b * (1 + (c.n_edge_types if c.weights == "broken" else 1))
-                      + 200) * (2 if c.antisymmetrised else 1)
+    from . import gnn_sweep, mlp_sweep
+
+    if spec.family == "mlp":
+        cost, ctx = mlp_sweep._chunk_cost, None
+    else:  # the sweep's own GNN cost, on the single training block of b sites
+        cost, ctx = gnn_sweep._gnn_chunk_cost, SimpleNamespace(context=lambda edges: spec.b)
+    units = sum(cost(ctx, [SimpleNamespace(config=spec.config(m[0], m[1]))]) for m in spec.members())
     return estimate_members(1, units, spec.train.steps, spec.train.batch_size, label, spec.family)
 
 
-def announce(*estimates: Estimate) -> float:
+def announce(*estimates: Estimate) -> None:
     """Print each estimate's line and refuse (``RuntimeError``) when the remaining total exceeds
-    :data:`~rgsym.learn.sweep.MAX_HOURS`, unless ``RGSYM_ALLOW_LONG=1``. Returns the remaining seconds."""
+    :data:`~rgsym.learn.sweep.MAX_HOURS`, unless ``RGSYM_ALLOW_LONG=1``. Returns nothing, so that a
+    chapter cell ending in it displays only the printed lines."""
     for e in estimates:
         print(e.line())
     left = sum(e.remaining_seconds for e in estimates)
     if left > MAX_HOURS * 3600 and os.environ.get("RGSYM_ALLOW_LONG") != "1":
         raise RuntimeError(f"this run is estimated at {_fmt(left)} of training, above the {MAX_HOURS:g} h limit; "
                            "lower steps or seeds, or set RGSYM_ALLOW_LONG=1 to go ahead")
-    return left
